@@ -1,0 +1,2 @@
+"""Chengxin — personal public credit information platform."""
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Users, API keys, tokens, roles and the one permission check."""

@@ -1,0 +1,44 @@
+"""The one place where roles meet actions.
+
+Every route declares the permission it needs; this table says which roles hold it. The
+role × endpoint test reads the same table, so a change here is a change to the tests.
+"""
+
+from __future__ import annotations
+
+from chengxin.accounts.principal import Principal, Role
+from chengxin.errors import Forbidden
+
+A, V, R, U, I, T, S = (Role.ADMIN, Role.REVIEWER, Role.REPORTER, Role.AUDITOR,
+                       Role.INDIVIDUAL, Role.THIRD_PARTY, Role.SYSTEM)
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # reference data
+    "reference.reload": frozenset({A}),
+    # accounts (the auditor may look, never change: separation of duties)
+    "users.manage": frozenset({A}),
+    "users.read": frozenset({A, U}),
+    "apikeys.manage": frozenset({A}),
+    # the audit log: only the auditor reads it; nobody writes it except the platform
+    "audit.read": frozenset({U}),
+    # own account
+    "self.read": frozenset({A, V, R, U, I, T}),
+}
+
+
+def allowed(principal: Principal, permission: str) -> bool:
+    return principal.role in PERMISSIONS[permission]
+
+
+def ensure(principal: Principal, permission: str) -> None:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission}")  # a programming error
+    if not allowed(principal, permission):
+        raise Forbidden("无权执行此操作")
+
+
+def ensure_department(principal: Principal, department_code: str) -> None:
+    """Reporters and department systems act for their own department only; the credit
+    office's roles act for all."""
+    if principal.role in (Role.REPORTER, Role.SYSTEM) and principal.department_code != department_code:
+        raise Forbidden("只能处理本部门负责的数据", code="other_department")

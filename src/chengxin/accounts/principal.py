@@ -1,0 +1,45 @@
+"""Who is acting: a signed-in person, a department system's key, the system itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # credit office: reference data, users, publication
+    REVIEWER = "reviewer"  # credit office: objections, repairs, list approvals
+    REPORTER = "reporter"  # a department's staff: submits its groups' records
+    AUDITOR = "auditor"  # reads the audit log, changes nothing
+    INDIVIDUAL = "individual"  # the data subject
+    THIRD_PARTY = "third_party"  # employer, bank: authorised queries only
+    SYSTEM = "system"  # a department's business system (API key)
+    PUBLIC = "public"  # nobody signed in
+
+
+USER_ROLES = [r.value for r in Role if r not in (Role.SYSTEM, Role.PUBLIC)]
+STAFF_ROLES = frozenset({Role.ADMIN, Role.REVIEWER, Role.REPORTER, Role.AUDITOR})
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # user | api_key | system | public
+    role: Role
+    id: str | None = None
+    department_code: str | None = None
+    person_id: int | None = None
+    label: str = ""
+    organization: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+SYSTEM_PRINCIPAL = Principal(kind="system", role=Role.ADMIN, id="system", label="system")
+PUBLIC_PRINCIPAL = Principal(kind="public", role=Role.PUBLIC, label="public")
+
+
+def cli_principal(label: str = "cli") -> Principal:
+    """The operator at the server's console: trusted like an admin, audited by name."""
+    return Principal(kind="system", role=Role.ADMIN, id=label, label=label)

@@ -1,0 +1,68 @@
+"""FastAPI dependencies: the runtime, the acting principal, permission checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from chengxin.accounts import service as accounts
+from chengxin.accounts.permissions import PERMISSIONS, ensure
+from chengxin.accounts.principal import PUBLIC_PRINCIPAL, Principal
+from chengxin.accounts.security import API_KEY_PREFIX
+from chengxin.errors import Unauthorized
+from chengxin.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return request.cookies.get("cx_session")  # the web pages' session cookie
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("认证头格式应为 Bearer <token>")
+    return value.strip()
+
+
+def optional_principal(request: Request, rt: RuntimeDep) -> Principal:
+    token = _bearer(request)
+    if token is None:
+        return PUBLIC_PRINCIPAL
+    with rt.uow() as session:
+        if token.startswith(API_KEY_PREFIX):
+            principal = accounts.principal_from_api_key(session, token)
+        else:
+            principal = accounts.principal_from_token(session, token)
+    if principal is None:
+        raise Unauthorized("凭据无效或已过期")
+    request.state.principal = principal
+    return principal
+
+
+def current_principal(principal: Annotated[Principal, Depends(optional_principal)]) -> Principal:
+    if principal is PUBLIC_PRINCIPAL:
+        raise Unauthorized("需要登录或 API 密钥")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def _dep(principal: CurrentPrincipal) -> Principal:
+        ensure(principal, permission)
+        return principal
+
+    _dep.permission = permission  # type: ignore[attr-defined]  # read by the role matrix test
+    return _dep

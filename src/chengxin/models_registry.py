@@ -1,0 +1,6 @@
+"""Imports every domain's models so that Base.metadata knows all tables (Alembic, tests)."""
+
+from chengxin.accounts import models as _accounts  # noqa: F401
+from chengxin.audit import models as _audit  # noqa: F401
+from chengxin.reference import models as _reference  # noqa: F401
+from chengxin.subjects import models as _subjects  # noqa: F401

@@ -1,0 +1,1 @@
+"""Subjects of credit information: persons (one person, one identity) and organisations."""
