@@ -20,14 +20,16 @@ from chengxin.runtime import Runtime
 
 DEMO_DEPARTMENT = "410522-jyj"  # 县教育局, responsible for teachers (seed 002)
 
+DEMO_PASSWORD = "Chengxin-Demo-2026"  # demo mode only; printed at start
+
 # (role, login, password, department, note)
 DEMO_ACCOUNTS = [
-    ("admin", "admin", "Demo-Admin-2026", None, "信用办管理员"),
-    ("reviewer", "reviewer", "Demo-Review-2026", None, "信用办审核员 (异议、修复)"),
-    ("reporter", "jyj", "Demo-Report-2026", DEMO_DEPARTMENT, "县教育局填报员 (教师)"),
-    ("auditor", "auditor", "Demo-Audit-2026", None, "审计员 (只读审计日志)"),
-    ("third_party", "hr-bank", "Demo-Third-2026", None, "第三方 (某银行人力资源部)"),
-    ("individual", "liming", "Demo-Person-2026", None, "个人 李明"),
+    ("admin", "admin", DEMO_PASSWORD, None, "信用办管理员"),
+    ("reviewer", "reviewer", DEMO_PASSWORD, None, "信用办审核员 (异议、修复)"),
+    ("reporter", "jyj", DEMO_PASSWORD, DEMO_DEPARTMENT, "县教育局填报员 (教师)"),
+    ("auditor", "auditor", DEMO_PASSWORD, None, "审计员 (只读审计日志)"),
+    ("third_party", "hr-bank", DEMO_PASSWORD, None, "第三方 (某银行人力资源部)"),
+    ("individual", "liming", DEMO_PASSWORD, None, "个人 李明"),
 ]
 
 

@@ -1,0 +1,30 @@
+"""The newcomer's command: demo data is written, idempotent, and every account signs in."""
+
+from __future__ import annotations
+
+import pytest
+
+from chengxin.demo import DEMO_ACCOUNTS, fill_demo
+
+
+def test_demo_fills_and_every_account_signs_in(rt, client):
+    rt.settings.demo_mode = True
+    shown = fill_demo(rt)
+    assert {row[0] for row in shown} == {"admin", "reviewer", "reporter", "auditor",
+                                         "individual", "third_party"}
+    for _role, login, password, _note in shown:
+        r = client.post("/api/v1/auth/token", json={"login": login, "password": password})
+        assert r.status_code == 200, login
+    # Idempotent: a second run adds no account and fails on nothing.
+    assert fill_demo(rt) == shown
+    admin = client.post("/api/v1/auth/token", json={"login": "admin", "password": shown[0][2]})
+    listed = client.get("/api/v1/users", headers={
+        "Authorization": f"Bearer {admin.json()['access_token']}"})
+    assert listed.status_code == 200
+    assert sorted(u["login"] for u in listed.json()) == sorted(a[1] for a in DEMO_ACCOUNTS)
+
+
+def test_demo_refuses_outside_demo_mode(rt):
+    rt.settings.demo_mode = False
+    with pytest.raises(RuntimeError):
+        fill_demo(rt)
