@@ -4,3 +4,5 @@ from chengxin.accounts import models as _accounts  # noqa: F401
 from chengxin.audit import models as _audit  # noqa: F401
 from chengxin.reference import models as _reference  # noqa: F401
 from chengxin.subjects import models as _subjects  # noqa: F401
+from chengxin.archives import models as _archives  # noqa: F401
+from chengxin.records import models as _records  # noqa: F401

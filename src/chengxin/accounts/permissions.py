@@ -23,6 +23,19 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({U}),
     # own account
     "self.read": frozenset({A, V, R, U, I, T}),
+    # collection (reporters and systems act for their own department only)
+    "records.write": frozenset({R, S}),
+    "records.read": frozenset({A, V, R, S}),
+    "holds.read": frozenset({A, V, R}),
+    "holds.decide": frozenset({A, V}),
+    "imports.write": frozenset({R, S}),
+    "imports.read": frozenset({A, V, R, S}),
+    "templates.read": frozenset({A, V, R, S}),
+    # archives: staff of the credit office read; the supervising department determines
+    "archives.read": frozenset({A, V}),
+    "annual_status.write": frozenset({R, S}),
+    "evidence.write": frozenset({A, V, R, S}),
+    "stats.read": frozenset({A, V, R, U}),
 }
 
 

@@ -53,7 +53,8 @@ def _rows(data: ReferenceData) -> dict[type, list[dict[str, Any]]]:
          "severity": c.severity, "visibility": c.visibility, "display_months": c.display_months,
          "list_type": c.list, "subject_types": list(c.subject_types),
          "fields": [f.model_dump() for f in c.fields],
-         "legal_basis_required": c.legal_basis_required, "source": c.source,
+         "legal_basis_required": c.legal_basis_required,
+         "providers": list(c.providers) if c.providers is not None else None, "source": c.source,
          "description": c.description, "position": i}
         for i, c in enumerate(data.catalog)
     ]

@@ -63,6 +63,7 @@ class CatalogItem(Base):
     subject_types: Mapped[list] = mapped_column(Json)
     fields: Mapped[list] = mapped_column(Json)
     legal_basis_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    providers: Mapped[list | None] = mapped_column(Json)
     source: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, default=0)

@@ -45,7 +45,8 @@ def catalog_item_dict(c: CatalogItem) -> dict[str, Any]:
         "code": c.code, "name": c.name, "category": c.category, "polarity": c.polarity,
         "severity": c.severity, "visibility": c.visibility, "display_months": c.display_months,
         "fields": c.fields, "list": c.list_type, "subject_types": c.subject_types,
-        "legal_basis_required": c.legal_basis_required, "description": c.description,
+        "legal_basis_required": c.legal_basis_required, "providers": c.providers,
+        "description": c.description,
     }
 
 

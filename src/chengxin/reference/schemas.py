@@ -186,6 +186,8 @@ class CatalogItem(_Model):
     subject_types: _List[Literal["person", "organization"]] = Field(min_length=1)
     fields: _List[CatalogField] = Field(default_factory=list)
     legal_basis_required: bool = False
+    # 提供单位 (河南 Art. 11): departments that may send this item; None = any department.
+    providers: _List[str] | None = None
     source: str = Field(min_length=1)
     description: str | None = None
 
@@ -463,6 +465,14 @@ def load_reference_files(directory: pathlib.Path) -> ReferenceData:
                 break
             path.append(current)
             current = parents.get(current)
+
+    # -- catalog: providers exist -----------------------------------------------
+    for item in catalog:
+        for code in item.providers or []:
+            if code not in dept_codes:
+                problems.append(
+                    f"catalog.yaml: item {item.code!r} field providers: unknown department {code!r}"
+                )
 
     # -- groups: departments exist ---------------------------------------------
     for index, g in enumerate(groups):

@@ -1,0 +1,1 @@
+"""Credit archives (信用档案): the person's file, yearly status, evidence."""

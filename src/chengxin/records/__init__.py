@@ -1,0 +1,1 @@
+"""Credit records and their versions: collection by API and spreadsheet (归集)."""
