@@ -6,3 +6,4 @@ from chengxin.reference import models as _reference  # noqa: F401
 from chengxin.subjects import models as _subjects  # noqa: F401
 from chengxin.archives import models as _archives  # noqa: F401
 from chengxin.records import models as _records  # noqa: F401
+from chengxin.sanctions import models as _sanctions  # noqa: F401

@@ -36,6 +36,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "annual_status.write": frozenset({R, S}),
     "evidence.write": frozenset({A, V, R, S}),
     "stats.read": frozenset({A, V, R, U}),
+    # joint reward and punishment: department systems check; credit office keeps lists
+    "check.run": frozenset({S}),
+    "check.feedback": frozenset({S}),
+    "lists.read": frozenset({A, V}),
+    "lists.decide": frozenset({A, V}),
 }
 
 

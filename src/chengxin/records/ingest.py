@@ -132,6 +132,10 @@ def ingest(
     for norm in valid:
         results[norm.row] = RowResult(norm.row, "pending")
     batch.run(valid, results)
+    if batch.new_record_ids:
+        from chengxin.sanctions.lists import sync_from_records
+
+        sync_from_records(session, batch.new_record_ids, actor=actor)
 
     ordered = [results[n] for n in numbers]
     _record_submissions(session, actor, department_code, channel, rows, ordered)
@@ -155,6 +159,7 @@ class _Batch:
         self.now = clock.now()
         self.actor_label = actor.label or str(actor.id)
         self.persons: dict[str, tuple[int, str]] = {}  # id18 -> (person id, known name)
+        self.new_record_ids: list[int] = []
         self.orgs: dict[str, int] = {}
 
     # -- subjects ---------------------------------------------------------------------
@@ -330,6 +335,7 @@ class _Batch:
         self.s.execute(insert(RecordState), [
             {"record_id": rid, "status": "active", "since": self.now, "reason": "归集",
              "actor": self.actor_label} for rid in ids])
+        self.new_record_ids.extend(ids)
         for rid, (r, _, _) in zip(ids, inserts, strict=True):
             results[r.row] = RowResult(r.row, "created", rid)
         return [(r, rid, p) for rid, (r, p, _) in zip(ids, inserts, strict=True)]
@@ -394,6 +400,7 @@ class _Batch:
             payloads = [v.pop("_payload") for v in inserts]
             ids = list(self.s.scalars(insert(CreditRecord).returning(
                 CreditRecord.id, sort_by_parameter_order=True), inserts))
+            self.new_record_ids.extend(ids)
             self._versions(ids, [1] * len(ids), payloads, "created")
             self._states(ids, "active", "落实到人：由组织的严重失信记录生成")
         if updates:

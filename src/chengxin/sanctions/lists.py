@@ -1,0 +1,201 @@
+"""List entries: created from list-type records, approved by a second person, ended by
+repair, decision or expiry. Every change is a ListEvent; nothing is overwritten."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chengxin import clock
+from chengxin.accounts.principal import Principal
+from chengxin.audit.service import record as audit
+from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chengxin.records.models import CreditRecord, RecordVersion
+from chengxin.reference.models import CatalogItem
+from chengxin.sanctions.models import ListEntry, ListEvent, PendingListChange
+
+# Days between approval of a black-list entry and its effect: the prior notice and the
+# time to state one's case (陈述申辩, 浙江 art. 28, 河南 art. 28). Policy, not law text.
+NOTICE_DAYS = 7
+
+
+def _label(actor: Principal) -> str:
+    return actor.label or str(actor.id)
+
+
+def event(session: Session, entry: ListEntry, name: str, to_status: str, actor: str,
+          reason: str | None = None) -> None:
+    session.add(ListEvent(entry_id=entry.id, event=name, from_status=entry.status,
+                          to_status=to_status, at=clock.now(), actor=actor, reason=reason))
+    entry.status = to_status
+    entry.updated_at = clock.now()
+
+
+def sync_from_records(session: Session, record_ids: Sequence[int], *, actor: Principal) -> int:
+    """Create list entries for new list-type records. Black entries start as proposals
+    (maker: the sending department); red and focus entries take effect at once."""
+    if not record_ids:
+        return 0
+    rows = session.execute(
+        select(CreditRecord, CatalogItem.list_type, CatalogItem.category, CatalogItem.name,
+               RecordVersion.payload)
+        .join(CatalogItem, CatalogItem.code == CreditRecord.item_code)
+        .join(RecordVersion, (RecordVersion.record_id == CreditRecord.id)
+              & (RecordVersion.version == CreditRecord.version))
+        .where(CreditRecord.id.in_(list(record_ids)),
+               (CatalogItem.list_type.is_not(None))
+               | (CatalogItem.category == "focus_supervision")))
+    existing = set(session.scalars(select(ListEntry.record_id).where(
+        ListEntry.record_id.in_(list(record_ids)))))
+    created = 0
+    now, today = clock.now(), clock.today()
+    for rec, list_type, category, item_name, payload in rows:
+        if rec.id in existing:
+            continue
+        kind = list_type or "focus"
+        entry = ListEntry(
+            list_type=kind, list_name=item_name, person_id=rec.person_id,
+            organization_id=rec.organization_id, record_id=rec.id, item_code=rec.item_code,
+            department_code=rec.department_code,
+            basis=payload.get("legal_basis") or payload.get("content") or "",
+            decision_document=rec.document_no, listed_on=rec.decision_date,
+            effective_from=rec.decision_date if kind != "black" else None,
+            effective_until=rec.valid_until or rec.display_until,
+            status="proposed" if kind == "black" else "active", proposed_by=_label(actor),
+            source=rec.source, created_at=now, updated_at=now)
+        session.add(entry)
+        session.flush()
+        session.add(ListEvent(entry_id=entry.id, event="proposed" if kind == "black" else "listed",
+                              from_status=None, to_status=entry.status, at=now,
+                              actor=_label(actor), reason=f"由记录 {rec.id} 生成"))
+        created += 1
+    if created:
+        audit(session, actor, "lists.sync", details={"created": created, "as_of": today.isoformat()})
+    return created
+
+
+def _entry(session: Session, entry_id: int) -> ListEntry:
+    entry = session.get(ListEntry, entry_id)
+    if entry is None:
+        raise NotFound("名单条目不存在")
+    return entry
+
+
+def _second_person(maker: str, actor: Principal) -> None:
+    if maker == _label(actor):
+        raise Forbidden("须由另一名工作人员复核 (双人复核)", code="same_person")
+
+
+def approve_listing(session: Session, *, actor: Principal, entry_id: int,
+                    note: str | None = None) -> ListEntry:
+    """Checker's approval of a proposed black-list entry. It takes effect after the prior
+    notice period, during which the person can state their case."""
+    entry = _entry(session, entry_id)
+    if entry.status != "proposed":
+        raise Conflict("该条目不在待复核状态", code="not_proposed")
+    _second_person(entry.proposed_by, actor)
+    entry.approved_by = _label(actor)
+    entry.effective_from = max(entry.listed_on, clock.today()) + dt.timedelta(days=NOTICE_DAYS)
+    event(session, entry, "approved", "active", _label(actor), note)
+    audit(session, actor, "list.approve", object_type="list_entry", object_id=entry.id,
+          subject_person_id=entry.person_id,
+          details={"list": entry.list_type, "effective_from": entry.effective_from.isoformat()})
+    return entry
+
+
+def reject_listing(session: Session, *, actor: Principal, entry_id: int, reason: str) -> ListEntry:
+    entry = _entry(session, entry_id)
+    if entry.status != "proposed":
+        raise Conflict("该条目不在待复核状态", code="not_proposed")
+    _second_person(entry.proposed_by, actor)
+    event(session, entry, "rejected", "rejected", _label(actor), reason)
+    audit(session, actor, "list.reject", object_type="list_entry", object_id=entry.id,
+          subject_person_id=entry.person_id)
+    return entry
+
+
+def propose_removal(session: Session, *, actor: Principal, entry_id: int,
+                    reason: str) -> PendingListChange:
+    entry = _entry(session, entry_id)
+    if entry.status not in ("active", "suspended"):
+        raise Conflict("只有有效或暂停的条目可以移出", code="not_active")
+    if session.scalar(select(PendingListChange.id).where(
+            PendingListChange.entry_id == entry.id, PendingListChange.status == "pending")):
+        raise Conflict("已有待复核的移出申请", code="pending_exists")
+    change = PendingListChange(entry_id=entry.id, action="remove", reason=reason,
+                               proposed_by=_label(actor), proposed_by_id=actor.id,
+                               proposed_at=clock.now(), status="pending")
+    session.add(change)
+    session.flush()
+    audit(session, actor, "list.removal_proposed", object_type="list_entry", object_id=entry.id,
+          subject_person_id=entry.person_id, details={"change": change.id})
+    return change
+
+
+def decide_change(session: Session, *, actor: Principal, change_id: int, approve: bool,
+                  note: str | None = None) -> PendingListChange:
+    change = session.get(PendingListChange, change_id)
+    if change is None:
+        raise NotFound("变更申请不存在")
+    if change.status != "pending":
+        raise Conflict("该申请已处理", code="already_decided")
+    _second_person(change.proposed_by, actor)
+    change.status = "approved" if approve else "rejected"
+    change.decided_by, change.decided_at = _label(actor), clock.now()
+    entry = _entry(session, change.entry_id)
+    if approve:
+        end(session, entry, "decision", _label(actor), change.reason)
+    audit(session, actor, "list.removal_decided", object_type="list_entry", object_id=entry.id,
+          subject_person_id=entry.person_id, details={"approved": approve, "change": change.id})
+    return change
+
+
+def end(session: Session, entry: ListEntry, why: str, actor: str, reason: str | None) -> None:
+    """End an entry: by repair, by decision or by expiry (the three ways off a list)."""
+    entry.ended_on = clock.today()
+    entry.end_reason = why
+    event(session, entry, f"ended_{why}", "expired" if why == "expiry" else "removed", actor,
+          reason)
+
+
+def set_suspended(session: Session, *, actor: Principal, entry_id: int, suspended: bool,
+                  reason: str) -> ListEntry:
+    entry = _entry(session, entry_id)
+    if suspended and entry.status != "active":
+        raise Conflict("只有有效条目可以暂停", code="not_active")
+    if not suspended and entry.status != "suspended":
+        raise Conflict("该条目未被暂停", code="not_suspended")
+    event(session, entry, "suspended" if suspended else "resumed",
+          "suspended" if suspended else "active", _label(actor), reason)
+    audit(session, actor, "list.suspend" if suspended else "list.resume",
+          object_type="list_entry", object_id=entry.id, subject_person_id=entry.person_id)
+    return entry
+
+
+def entry_dict(entry: ListEntry, *, events: list[ListEvent] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": entry.id, "type": entry.list_type, "name": entry.list_name,
+        "status": entry.status, "record_id": entry.record_id, "item_code": entry.item_code,
+        "department_code": entry.department_code, "basis": entry.basis,
+        "decision_document": entry.decision_document, "listed_on": entry.listed_on.isoformat(),
+        "effective_from": entry.effective_from.isoformat() if entry.effective_from else None,
+        "effective_until": entry.effective_until.isoformat() if entry.effective_until else None,
+        "ended_on": entry.ended_on.isoformat() if entry.ended_on else None,
+        "end_reason": entry.end_reason, "proposed_by": entry.proposed_by,
+        "approved_by": entry.approved_by,
+    }
+    if events is not None:
+        out["events"] = [{"event": e.event, "from": e.from_status, "to": e.to_status,
+                          "at": e.at.isoformat(), "actor": e.actor, "reason": e.reason}
+                         for e in events]
+    return out
+
+
+def validate_reason(reason: str | None) -> str:
+    if not reason or not reason.strip():
+        raise ValidationFailed("请填写理由", details=[{"field": "reason", "message": "不能为空"}])
+    return reason.strip()
