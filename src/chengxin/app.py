@@ -15,6 +15,7 @@ from chengxin.config import Settings
 from chengxin.errors import JSONResponse, Forbidden, error_response, install_error_handlers
 from chengxin.records import api as records_api
 from chengxin.reference import api as reference_api
+from chengxin.rights import api as rights_api
 from chengxin.sanctions import api as sanctions_api
 from chengxin.runtime import Runtime, build_runtime
 
@@ -83,7 +84,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 log.exception("could not audit a refused request")
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
-    for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api):
+    for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api,
+                   rights_api):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["meta"])

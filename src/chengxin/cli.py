@@ -230,6 +230,37 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@app.command()
+def expire() -> None:
+    """结束已到期的展示期限和名单效力；逾期异议转信用办 (run daily)."""
+    from chengxin.disclosure.expiry import run_expiry
+    from chengxin.rights.objections import escalate_overdue
+
+    rt = runtime()
+    actor = cli_principal("expire")
+    try:
+        with rt.uow() as session:
+            result = run_expiry(session, actor=actor)
+            result["objections_escalated"] = escalate_overdue(session, actor=actor)
+            result["query_log_purged"] = _purge_query_log(session, actor)
+    finally:
+        rt.dispose()
+    out.print(
+        f"展示期届满 {result['records_expired']} 条，名单到期 {result['list_entries_expired']} 条，"
+        f"逾期异议转办 {result['objections_escalated']} 件，"
+        f"清理超期查询记录 {result['query_log_purged']} 条 (截至 {result['as_of']})")
+
+
+def _purge_query_log(session, actor) -> int:  # type: ignore[no-untyped-def]
+    try:
+        from chengxin.rights.querylog import purge_expired
+    except ImportError:  # the query log arrives with the rights module
+        return 0
+    from chengxin import clock
+
+    return purge_expired(session, actor=actor, today=clock.today())
+
+
 @reference_app.command("reload")
 def reference_reload(
     directory: Annotated[Path | None, typer.Option(help="参考数据目录")] = None,

@@ -7,3 +7,5 @@ from chengxin.subjects import models as _subjects  # noqa: F401
 from chengxin.archives import models as _archives  # noqa: F401
 from chengxin.records import models as _records  # noqa: F401
 from chengxin.sanctions import models as _sanctions  # noqa: F401
+from chengxin.rights import models as _rights  # noqa: F401
+from chengxin.exchange import models as _exchange  # noqa: F401

@@ -34,13 +34,20 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # archives: staff of the credit office read; the supervising department determines
     "archives.read": frozenset({A, V}),
     "annual_status.write": frozenset({R, S}),
-    "evidence.write": frozenset({A, V, R, S}),
+    "evidence.write": frozenset({A, V, R, S, I}),
     "stats.read": frozenset({A, V, R, U}),
     # joint reward and punishment: department systems check; credit office keeps lists
     "check.run": frozenset({S}),
     "check.feedback": frozenset({S}),
     "lists.read": frozenset({A, V}),
     "lists.decide": frozenset({A, V}),
+    # objections and repairs: the source department (checked in the service) or the office
+    "objections.queue": frozenset({A, V, R, S}),
+    "objections.decide": frozenset({A, V, R, S}),
+    "repairs.queue": frozenset({A, V, R, S}),
+    "repairs.decide": frozenset({A, V, R, S}),
+    # jobs an operator may trigger over the API
+    "jobs.run": frozenset({A}),
 }
 
 

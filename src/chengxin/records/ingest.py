@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from chengxin import clock
 from chengxin.accounts.principal import Principal
 from chengxin.audit.service import record as audit
-from chengxin.dates import add_months
+from chengxin.exchange.changes import emit
 from chengxin.identity import mask_id_number, parse_id_number
 from chengxin.records.models import (
     CreditRecord,
@@ -36,6 +36,7 @@ from chengxin.records.models import (
 from chengxin.records.validation import NormalRow, RowContext, validate_row
 from chengxin.reference import repository as reference
 from chengxin.reference.models import ReferenceLoad
+from chengxin.rights.policy import policy_from
 from chengxin.runtime import runtime_of
 from chengxin.subjects.models import Organization, Person
 from chengxin.subjects.service import ID_DOMAIN
@@ -135,6 +136,7 @@ def ingest(
     if batch.new_record_ids:
         from chengxin.sanctions.lists import sync_from_records
 
+        _notify_negative(session, batch.new_record_ids)
         sync_from_records(session, batch.new_record_ids, actor=actor)
 
     ordered = [results[n] for n in numbers]
@@ -160,6 +162,7 @@ class _Batch:
         self.actor_label = actor.label or str(actor.id)
         self.persons: dict[str, tuple[int, str]] = {}  # id18 -> (person id, known name)
         self.new_record_ids: list[int] = []
+        self.policy = policy_from(str(self.rt.settings.reference_dir))
         self.orgs: dict[str, int] = {}
 
     # -- subjects ---------------------------------------------------------------------
@@ -279,14 +282,15 @@ class _Batch:
 
     def _columns(self, r: NormalRow, payload: dict[str, Any], digest: str) -> dict[str, Any]:
         item = self.ctx.catalog[r.item_code]
-        months = item.get("display_months")
+        display_until = self.policy.display_until(r.decision_date, item.get("severity"),
+                                                  item.get("display_months"))
         return {
             "item_code": r.item_code, "subject_type": r.subject_type,
             "person_id": payload["subject"].get("person_id"),
             "organization_id": payload["subject"].get("organization_id"),
             "group_code": r.group_code, "decision_date": r.decision_date,
             "valid_until": r.valid_until,
-            "display_until": add_months(r.decision_date, months) if months else None,
+            "display_until": display_until,
             "content_hash": digest, "updated_at": self.now,
         }
 
@@ -328,7 +332,7 @@ class _Batch:
                    "source": self.source, "created_at": self.now} for r, p, d in inserts]
         ids = list(self.s.scalars(insert(CreditRecord).returning(
             CreditRecord.id, sort_by_parameter_order=True), values))
-        self.s.execute(insert(RecordVersion), [
+        self._emit_versions([
             {"record_id": rid, "version": 1, "payload": p, "content_hash": d, "reason": "created",
              "source": self.source, "actor": self.actor_label, "created_at": self.now}
             for rid, (_, p, d) in zip(ids, inserts, strict=True)])
@@ -346,7 +350,7 @@ class _Batch:
         self.s.execute(update(CreditRecord), [
             {"id": old.id, "version": old.version + 1, "source": self.source,
              **self._columns(r, p, d)} for r, p, d, old in updates])
-        self.s.execute(insert(RecordVersion), [
+        self._emit_versions([
             {"record_id": old.id, "version": old.version + 1, "payload": p, "content_hash": d,
              "reason": "resent", "source": self.source, "actor": self.actor_label,
              "created_at": self.now} for r, p, d, old in updates])
@@ -419,10 +423,16 @@ class _Batch:
 
     def _versions(self, ids: list[int], versions: list[int], payloads: list[dict],
                   reason: str) -> None:
-        self.s.execute(insert(RecordVersion), [
+        self._emit_versions([
             {"record_id": rid, "version": v, "payload": p, "content_hash": content_hash(p),
              "reason": reason, "source": self.source, "actor": self.actor_label,
              "created_at": self.now} for rid, v, p in zip(ids, versions, payloads, strict=True)])
+
+    def _emit_versions(self, rows: list[dict[str, Any]]) -> None:
+        """Insert versions and put them on the change feed (an upper level pulls them)."""
+        ids = list(self.s.scalars(insert(RecordVersion).returning(
+            RecordVersion.id, sort_by_parameter_order=True), rows))
+        emit(self.s, "version", ids, self.dept)
 
     def _states(self, ids: list[int], status: str, reason: str) -> None:
         self.s.execute(insert(RecordState), [
@@ -458,6 +468,25 @@ class _Batch:
                     setattr(m, key, info[key])
             m.updated_at = self.now
         self.s.flush()
+
+
+def _notify_negative(session: Session, record_ids: list[int]) -> None:
+    """两书同达: a person gets notice of a new negative record together with the way to
+    object and to repair it."""
+    from chengxin.reference.models import CatalogItem
+    from chengxin.rights.notices import notify_many
+
+    rows = session.execute(
+        select(CreditRecord.id, CreditRecord.person_id, CatalogItem.name)
+        .join(CatalogItem, CatalogItem.code == CreditRecord.item_code)
+        .where(CreditRecord.id.in_(record_ids), CreditRecord.person_id.is_not(None),
+               CatalogItem.polarity == "negative"))
+    notify_many(session, [
+        {"person_id": pid, "kind": "negative_record", "title": "信用信息告知书",
+         "body": (f"有关部门报送了一条关于您的“{name}”信息（记录 {rid}）。如认为有误，可提出异议；"
+                  "纠正失信行为、履行义务后，可在最短公示期满后申请信用修复（信用修复告知书）。"),
+         "object_type": "record", "object_id": str(rid)}
+        for rid, pid, name in rows])
 
 
 def _as_date(value: Any) -> dt.date | None:

@@ -14,6 +14,7 @@ from chengxin import clock
 from chengxin.accounts.principal import Principal
 from chengxin.audit.service import record as audit
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chengxin.exchange.changes import emit
 from chengxin.records.models import CreditRecord, RecordVersion
 from chengxin.reference.models import CatalogItem
 from chengxin.sanctions.models import ListEntry, ListEvent, PendingListChange
@@ -29,10 +30,13 @@ def _label(actor: Principal) -> str:
 
 def event(session: Session, entry: ListEntry, name: str, to_status: str, actor: str,
           reason: str | None = None) -> None:
-    session.add(ListEvent(entry_id=entry.id, event=name, from_status=entry.status,
-                          to_status=to_status, at=clock.now(), actor=actor, reason=reason))
+    ev = ListEvent(entry_id=entry.id, event=name, from_status=entry.status,
+                   to_status=to_status, at=clock.now(), actor=actor, reason=reason)
+    session.add(ev)
     entry.status = to_status
     entry.updated_at = clock.now()
+    session.flush()
+    emit(session, "list_event", [ev.id], entry.department_code)
 
 
 def sync_from_records(session: Session, record_ids: Sequence[int], *, actor: Principal) -> int:
@@ -69,13 +73,30 @@ def sync_from_records(session: Session, record_ids: Sequence[int], *, actor: Pri
             source=rec.source, created_at=now, updated_at=now)
         session.add(entry)
         session.flush()
-        session.add(ListEvent(entry_id=entry.id, event="proposed" if kind == "black" else "listed",
-                              from_status=None, to_status=entry.status, at=now,
-                              actor=_label(actor), reason=f"由记录 {rec.id} 生成"))
+        ev = ListEvent(entry_id=entry.id, event="proposed" if kind == "black" else "listed",
+                       from_status=None, to_status=entry.status, at=now,
+                       actor=_label(actor), reason=f"由记录 {rec.id} 生成")
+        session.add(ev)
+        session.flush()
+        emit(session, "list_event", [ev.id], entry.department_code)
+        if kind == "black" and rec.person_id:
+            _prior_notice(session, entry, rec.person_id)
         created += 1
     if created:
         audit(session, actor, "lists.sync", details={"created": created, "as_of": today.isoformat()})
     return created
+
+
+def _prior_notice(session: Session, entry: ListEntry, person_id: int) -> None:
+    """Before a black-list entry takes effect the person is told, with the basis, the
+    measures and a period to state their case (浙江 art. 28, 河南 art. 28)."""
+    from chengxin.rights.notices import notify
+
+    respond_by = clock.today() + dt.timedelta(days=NOTICE_DAYS)
+    notify(session, person_id, kind="black_list_prior_notice", title="拟列入严重失信主体名单告知书",
+           body=(f"依据{entry.decision_document}，拟将您列入“{entry.list_name}”。依据：{entry.basis}。"
+                 f"列入后将依法实施联合惩戒措施。您可在 {respond_by.isoformat()} 前提出陈述申辩。"),
+           object_type="list_entry", object_id=entry.id, respond_by=respond_by)
 
 
 def _entry(session: Session, entry_id: int) -> ListEntry:

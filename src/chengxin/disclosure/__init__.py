@@ -1,0 +1,1 @@
+"""Display periods (展示期限), expiry, and what the public may see."""

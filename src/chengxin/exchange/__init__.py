@@ -1,0 +1,1 @@
+"""Exchange with other platforms: the signed change feed, pulling, list import."""

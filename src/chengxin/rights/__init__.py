@@ -1,0 +1,1 @@
+"""Data-subject rights: authorisations, query log, objections, repairs, notices, freeze."""
