@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     token_key: str | None = None
     field_key: str | None = None
     blind_index_key: str | None = None
+    signing_key: str | None = None  # Ed25519 private key, raw 32 bytes, base64
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -42,16 +42,27 @@ class Keys:
     field_keys: dict[str, bytes]
     field_key_current: str
     blind_index_key: bytes
+    signing_key: bytes  # Ed25519 private key (raw 32 bytes): reports and the change feed
+    signing_key_id: str
+
+
+def _new_stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+
+
+def _signing_material() -> dict:
+    return {"signing_key": _b64(secrets.token_bytes(32)), "signing_key_id": "s" + _new_stamp()}
 
 
 def new_key_material() -> dict:
-    kid = "k" + dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    kid = "k" + _new_stamp()
     return {
         "version": 1,
         "token_key": _b64(secrets.token_bytes(32)),
         "field_keys": {kid: _b64(secrets.token_bytes(32))},
         "field_key_current": kid,
         "blind_index_key": _b64(secrets.token_bytes(32)),
+        **_signing_material(),
     }
 
 
@@ -66,8 +77,11 @@ def write_key_file(path: Path, material: dict) -> None:
 
 
 def ensure_key_file(settings: Settings) -> bool:
-    """Create the key file if it is missing; True when created."""
+    """Create the key file if it is missing (True), or add keys a newer version needs."""
     if settings.key_file.exists():
+        data = json.loads(settings.key_file.read_text(encoding="utf-8"))
+        if "signing_key" not in data:
+            write_key_file(settings.key_file, {**data, **_signing_material()})
         return False
     write_key_file(settings.key_file, new_key_material())
     return True
@@ -98,4 +112,23 @@ def load_keys(settings: Settings) -> Keys:
         blind_index_key=_unb64(
             settings.blind_index_key or data.get("blind_index_key", ""), "blind index key"
         ),
+        signing_key=_unb64(settings.signing_key or data.get("signing_key", "")
+                           or _b64(b"\0" * 32), "signing key"),
+        signing_key_id="env" if settings.signing_key else data.get("signing_key_id", "unset"),
     )
+
+
+def signer(keys: Keys):  # type: ignore[no-untyped-def]
+    """The Ed25519 private key object (cryptography)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if keys.signing_key == b"\0" * 32:
+        raise KeyFileError("no signing key: run `chengxin init` to add one to the key file")
+    return Ed25519PrivateKey.from_private_bytes(keys.signing_key)
+
+
+def public_key_b64(keys: Keys) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = signer(keys).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return _b64(raw)
