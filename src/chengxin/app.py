@@ -12,6 +12,7 @@ from chengxin.accounts import api as accounts_api
 from chengxin.audit import api as audit_api
 from chengxin.audit.service import record
 from chengxin.config import Settings
+from chengxin.disclosure import api as disclosure_api
 from chengxin.errors import JSONResponse, Forbidden, error_response, install_error_handlers
 from chengxin.records import api as records_api
 from chengxin.reference import api as reference_api
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api,
-                   rights_api):
+                   rights_api, disclosure_api):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["meta"])

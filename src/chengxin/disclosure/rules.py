@@ -23,9 +23,9 @@ def effective_status(status: str, display_until: dt.date | None, today: dt.date)
 
 def is_public(*, status: str, visibility: str, display_until: dt.date | None,
               severity: str | None, birth: dt.date | None, decision_date: dt.date,
-              today: dt.date, public_min_age: int = 14) -> bool:
-    """May the public see this record today?"""
-    if visibility != "public" or display_until is None:
+              today: dt.date, public_min_age: int = 14, derived: bool = False) -> bool:
+    """May the public see this record today? (Derived 落实到人 copies: never.)"""
+    if visibility != "public" or display_until is None or derived:
         return False
     if effective_status(status, display_until, today) not in SHOWN_STATUSES:
         return False
