@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chengxin import __version__
 from chengxin.accounts import api as accounts_api
+from chengxin.archives import api as archives_api
 from chengxin.audit import api as audit_api
 from chengxin.audit.service import record
 from chengxin.config import Settings
@@ -17,7 +18,9 @@ from chengxin.errors import JSONResponse, Forbidden, error_response, install_err
 from chengxin.records import api as records_api
 from chengxin.reference import api as reference_api
 from chengxin.rights import api as rights_api
+from chengxin.reports import api as reports_api
 from chengxin.sanctions import api as sanctions_api
+from chengxin.stats import api as stats_api
 from chengxin.runtime import Runtime, build_runtime
 
 log = logging.getLogger("chengxin")
@@ -86,7 +89,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api,
-                   rights_api, disclosure_api):
+                   rights_api, disclosure_api, archives_api, stats_api,
+                   reports_api):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["meta"])

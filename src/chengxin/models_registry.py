@@ -9,3 +9,4 @@ from chengxin.records import models as _records  # noqa: F401
 from chengxin.sanctions import models as _sanctions  # noqa: F401
 from chengxin.rights import models as _rights  # noqa: F401
 from chengxin.exchange import models as _exchange  # noqa: F401
+from chengxin.reports import models as _reports  # noqa: F401

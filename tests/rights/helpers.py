@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.records.factories import EDU, pid, teacher_penalty
 
 PERSON = 41
-NAME = "张五"  # teacher_penalty(41) names 张 + '三四五六七八九十'[41 % 8]
+NAME = "张四"  # teacher_penalty(41) names 张 + "三四五六七八九十"[41 % 8]
 
 
 def person_with_records(client, users, rows=None):

@@ -52,7 +52,7 @@ def test_objection_marks_record_and_is_decided_by_source_department(client, user
 
 
 def test_upheld_restores_and_deleted_ends_list_entries(client, users, rt, frozen_clock):
-    black = {"subject_type": "person", "subject_name": "张五", "id_number": teacher_penalty(PERSON)["id_number"],
+    black = {"subject_type": "person", "subject_name": "张四", "id_number": teacher_penalty(PERSON)["id_number"],
              "item_code": "BLK-001", "document_no": "安县信认〔2026〕41号", "decision_date": "2026-06-01",
              "content": "拒不履行", "legal_basis": "依据", "attributes": {
                  "dishonest_conduct": "拒不履行", "listing_authority": "县教育局",
@@ -60,7 +60,9 @@ def test_upheld_restores_and_deleted_ends_list_entries(client, users, rt, frozen
     me, key, (rid, bid) = person_with_records(client, users, [teacher_penalty(PERSON), black])
     o1 = client.post("/api/v1/me/objections", headers=me, json={"record_id": rid, "reason": "不实"}).json()
     client.post(f"/api/v1/objections/{o1['id']}/decision", headers=key, json={"outcome": "upheld"})
-    o2 = client.post("/api/v1/me/objections", headers=me, json={"record_id": bid, "reason": "不实"}).json()
+    r2 = client.post("/api/v1/me/objections", headers=me, json={"record_id": bid, "reason": "不实"})
+    assert r2.status_code == 201, r2.text
+    o2 = r2.json()
     users.add("office1", "reviewer")
     r = client.post(f"/api/v1/objections/{o2['id']}/decision", headers=users.headers("office1"),
                     json={"outcome": "deleted", "note": "认定依据不足"})

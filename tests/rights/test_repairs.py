@@ -13,7 +13,7 @@ from tests.rights.helpers import PERSON, person_with_records
 
 
 def _black(n, date="2025-06-01"):
-    return {"subject_type": "person", "subject_name": "张五", "id_number": pid(n),
+    return {"subject_type": "person", "subject_name": "张四", "id_number": pid(n),
             "item_code": "BLK-001", "document_no": f"安县信认〔2025〕{n}号", "decision_date": date,
             "content": "拒不履行法定义务", "legal_basis": "依据",
             "attributes": {"dishonest_conduct": "拒不履行", "listing_authority": "县教育局",
@@ -28,6 +28,7 @@ def test_minimum_period_and_commitment_required(client, users, frozen_clock):
     d = early.json()["error"]
     assert d["code"] == "not_eligible" and "2027-01-01" in d["details"][0]["message"]
     frozen_clock.set(dt.datetime(2027, 1, 5, 2, tzinfo=dt.UTC))
+    me = users.headers("person41")  # a month later: sign in again
     no_commit = client.post("/api/v1/me/repairs", headers=me, json={
         "record_id": rid, "method": "commitment", "reason": "已整改"})
     assert no_commit.status_code == 422
@@ -56,6 +57,7 @@ def test_approval_repairs_record_removes_list_and_lifts_measures(client, users, 
                          json={"id_number": pid(PERSON), "scenario": "civil_service_hiring"}).json()
     assert before["decision"] == "deny"
     frozen_clock.set(dt.datetime(2026, 12, 7, 2, tzinfo=dt.UTC))
+    me = users.headers("person41")
     app = client.post("/api/v1/me/repairs", headers=me, json={
         "list_entry_id": entry_id, "method": "commitment", "reason": "已履行", "commitment": True})
     assert app.status_code == 201, app.text
@@ -84,12 +86,12 @@ def test_approval_repairs_record_removes_list_and_lifts_measures(client, users, 
 def test_court_list_excluded_and_only_negative(client, users, frozen_clock):
     from tests.records.factories import employment
 
-    me, key, (eid,) = person_with_records(client, users, [employment(PERSON, subject_name="张五")])
+    me, key, (eid,) = person_with_records(client, users, [employment(PERSON, subject_name="张四")])
     r = client.post("/api/v1/me/repairs", headers=me, json={
         "record_id": eid, "method": "commitment", "reason": "x", "commitment": True})
     assert r.status_code == 422 and r.json()["error"]["code"] == "not_eligible"
     court = users.api_key("410522-fy")
-    row = {"subject_type": "person", "subject_name": "张五", "id_number": pid(PERSON),
+    row = {"subject_type": "person", "subject_name": "张四", "id_number": pid(PERSON),
            "item_code": "BLK-002", "document_no": "（2025）豫0522执1号", "decision_date": "2025-01-05",
            "content": "失信被执行人", "legal_basis": "民事诉讼法",
            "attributes": {"case_no": "（2025）豫0522执1号", "court": "安阳县人民法院",

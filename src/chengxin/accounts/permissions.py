@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({U}),
     # own account
     "self.read": frozenset({A, V, R, U, I, T}),
+    # the data subject's own routes (/me/...): individuals only
+    "me.subject": frozenset({I}),
     # collection (reporters and systems act for their own department only)
     "records.write": frozenset({R, S}),
     "records.read": frozenset({A, V, R, S}),
@@ -35,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "archives.read": frozenset({A, V}),
     "annual_status.write": frozenset({R, S}),
     "evidence.write": frozenset({A, V, R, S, I}),
+    "evidence.read": frozenset({A, V, R, S, I}),  # and only one's own or one's department's
     "stats.read": frozenset({A, V, R, U}),
     # joint reward and punishment: department systems check; credit office keeps lists
     "check.run": frozenset({S}),
@@ -46,6 +49,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "objections.decide": frozenset({A, V, R, S}),
     "repairs.queue": frozenset({A, V, R, S}),
     "repairs.decide": frozenset({A, V, R, S}),
+    # reports: the person, an authorised third party; PDFs for whoever a report was issued to
+    "reports.request": frozenset({T}),
+    "reports.read": frozenset({I, T}),
     # jobs an operator may trigger over the API
     "jobs.run": frozenset({A}),
 }

@@ -445,9 +445,15 @@ class _Batch:
         for r, rid in touched:
             if r.group_code and r.id18:
                 pid = self.persons[r.id18][0]
-                wanted[(pid, r.group_code)] = {
-                    "employer": r.attributes.get("employer"), "position": r.attributes.get("position"),
-                    "started_on": _as_date(r.attributes.get("employment_start")), "record_id": rid}
+                facts = {"employer": r.attributes.get("employer"),
+                         "position": r.attributes.get("position"),
+                         "started_on": _as_date(r.attributes.get("employment_start")),
+                         "record_id": rid}
+                known = wanted.setdefault((pid, r.group_code), facts)
+                # Several rows of one batch for the same membership: keep every fact sent.
+                for key, value in facts.items():
+                    if value is not None:
+                        known[key] = value
         if not wanted:
             return
         have: dict[tuple[int, str], Any] = {}

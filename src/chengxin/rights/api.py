@@ -22,7 +22,7 @@ from chengxin.rights.notices import notice_dict
 from chengxin.sanctions.models import ListEntry
 
 router = APIRouter(prefix="/api/v1", tags=["rights"])
-Me = Annotated[Principal, Depends(require("self.read"))]
+Me = Annotated[Principal, Depends(require("me.subject"))]
 
 
 class _In(BaseModel):

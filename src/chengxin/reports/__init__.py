@@ -1,0 +1,1 @@
+"""Personal and occupational credit reports: assembly, signing, PDF, verification."""

@@ -1,0 +1,1 @@
+"""Statistics: collection coverage and cadence per department and key group."""
