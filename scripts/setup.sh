@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-SYSTEM_PACKAGES=(chromium chromium-driver poppler-utils fonts-noto-cjk)
+# chromium + driver: browser tests; poppler-utils: render PDFs in tests; fonts-noto-cjk and
+# the pango libraries: WeasyPrint's Chinese PDFs.
+SYSTEM_PACKAGES=(chromium chromium-driver poppler-utils fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
