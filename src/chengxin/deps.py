@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from fastapi import Depends, Request
 from chengxin.accounts import service as accounts
 from chengxin.accounts.permissions import PERMISSIONS, ensure
 from chengxin.accounts.principal import PUBLIC_PRINCIPAL, Principal
-from chengxin.accounts.security import API_KEY_PREFIX
+from chengxin.accounts.security import API_KEY_PREFIX, hash_api_key
 from chengxin.errors import Unauthorized
 from chengxin.runtime import Runtime
 
@@ -32,14 +33,37 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
+# Department systems call the check on every application: remember a verified key for a
+# few seconds instead of reading it from the database each time. A revocation through
+# this process clears the cache at once; through another process it takes effect within
+# the TTL.
+API_KEY_TTL = 10.0
+
+
+def _cached_key_principal(rt: Runtime, token: str) -> Principal | None:
+    cache = rt.caches.setdefault("api_keys", {})
+    digest = hash_api_key(token)
+    hit = cache.get(digest)
+    now = time.monotonic()
+    if hit and hit[1] > now:
+        return hit[0]
+    with rt.uow() as session:
+        principal = accounts.principal_from_api_key(session, token)
+    if principal is not None:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[digest] = (principal, now + API_KEY_TTL)
+    return principal
+
+
 def optional_principal(request: Request, rt: RuntimeDep) -> Principal:
     token = _bearer(request)
     if token is None:
         return PUBLIC_PRINCIPAL
-    with rt.uow() as session:
-        if token.startswith(API_KEY_PREFIX):
-            principal = accounts.principal_from_api_key(session, token)
-        else:
+    if token.startswith(API_KEY_PREFIX):
+        principal = _cached_key_principal(rt, token)
+    else:
+        with rt.uow() as session:
             principal = accounts.principal_from_token(session, token)
     if principal is None:
         raise Unauthorized("凭据无效或已过期")

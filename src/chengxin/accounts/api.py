@@ -97,4 +97,6 @@ def list_api_keys(rt: RuntimeDep,
 def revoke_api_key(key_id: int, rt: RuntimeDep,
                    actor: Annotated[Principal, Depends(require("apikeys.manage"))]) -> ApiKeyOut:
     with rt.uow() as s:
-        return _key_out(service.revoke_api_key(s, actor=actor, key_id=key_id))
+        out = _key_out(service.revoke_api_key(s, actor=actor, key_id=key_id))
+    rt.caches.pop("api_keys", None)  # a revoked key stops working at once here
+    return out

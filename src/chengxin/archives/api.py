@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from chengxin.accounts.principal import Principal
 from chengxin.archives import evidence as store
 from chengxin.archives import service
-from chengxin.deps import CurrentPrincipal, RuntimeDep, require
+from chengxin.deps import RuntimeDep, require
 from chengxin.errors import JSONResponse, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["archives"])

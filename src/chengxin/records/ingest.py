@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from chengxin import clock
@@ -35,7 +35,7 @@ from chengxin.records.models import (
 )
 from chengxin.records.validation import NormalRow, RowContext, validate_row
 from chengxin.reference import repository as reference
-from chengxin.reference.models import ReferenceLoad
+from chengxin.reference.cache import cached
 from chengxin.rights.policy import policy_from
 from chengxin.runtime import runtime_of
 from chengxin.subjects.models import Organization, Person
@@ -78,20 +78,9 @@ def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any
 
 
 def row_context(session: Session, department_code: str) -> RowContext:
-    rt = runtime_of(session)
-    # Keyed on the latest reference load, so a reload by another process is seen at once.
-    load_id = session.scalar(select(func.max(ReferenceLoad.id)))
-    if rt.caches.get("reference_load_id") != load_id:
-        rt.caches.clear()
-        rt.caches["reference_load_id"] = load_id
-    catalog = rt.caches.get("catalog_by_code")
-    if catalog is None:
-        catalog = {c["code"]: c for c in reference.list_catalog(session)}
-        rt.caches["catalog_by_code"] = catalog
-    groups = rt.caches.get("group_codes")
-    if groups is None:
-        groups = {g["code"] for g in reference.list_groups(session)}
-        rt.caches["group_codes"] = groups
+    catalog = cached(session, "catalog_by_code",
+                     lambda s: {c["code"]: c for c in reference.list_catalog(s)})
+    groups = cached(session, "group_codes", lambda s: {g["code"] for g in reference.list_groups(s)})
     return RowContext(catalog=catalog, department_code=department_code,
                       department_groups=reference.department_groups(session, department_code),
                       known_groups=groups, today=clock.today())
@@ -534,8 +523,8 @@ def _record_submissions(session: Session, actor: Principal, department_code: str
     per_group: dict[str | None, list[int]] = {}
     for raw, res in zip(rows, results, strict=True):
         group = raw.get("group_code") if isinstance(raw, dict) else None
-        group = group if isinstance(group, str) and group in runtime_of(session).caches.get(
-            "group_codes", set()) else None
+        group = group if isinstance(group, str) and group in cached(
+            session, "group_codes", lambda s: {g["code"] for g in reference.list_groups(s)}) else None
         counts = per_group.setdefault(group, [0, 0])
         counts[0] += 1
         counts[1] += res.status in ("created", "updated", "unchanged")

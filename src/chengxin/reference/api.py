@@ -56,5 +56,5 @@ def reload_reference(
     except ReferenceDataError as exc:
         raise ValidationFailed("参考数据文件有误，未作任何更改", code="reference_invalid",
                                details=[{"field": "reference", "message": str(exc)}]) from exc
-    rt.caches.clear()
+    rt.caches.pop("reference_checked_at", None)  # re-read reference data on next use
     return {"loaded": counts}

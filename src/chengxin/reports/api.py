@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin import clock
-from chengxin.accounts.principal import Principal, Role
+from chengxin.accounts.principal import Principal
 from chengxin.deps import RuntimeDep, require
-from chengxin.errors import Forbidden, ValidationFailed
+from chengxin.errors import ValidationFailed
 from chengxin.identity import IdentityError, normalize_id_number
 from chengxin.reports import pdf, service, signing
 from chengxin.rights.common import own_person

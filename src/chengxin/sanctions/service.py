@@ -15,7 +15,7 @@ from chengxin.audit.service import record as audit
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
-from chengxin.runtime import runtime_of
+from chengxin.reference.cache import cached
 from chengxin.sanctions import policy
 from chengxin.sanctions.models import AppliedMeasure, Check, CheckFeedback
 from chengxin.sanctions.repository import check_facts
@@ -23,19 +23,11 @@ from chengxin.subjects.service import find_person
 
 
 def _measures(session: Session) -> list[dict[str, Any]]:
-    rt = runtime_of(session)
-    cached = rt.caches.get("measures")
-    if cached is None:
-        cached = rt.caches["measures"] = reference.list_measures(session)
-    return cached
+    return cached(session, "measures", reference.list_measures)
 
 
 def _scenarios(session: Session) -> set[str]:
-    rt = runtime_of(session)
-    cached = rt.caches.get("scenario_codes")
-    if cached is None:
-        cached = rt.caches["scenario_codes"] = {s["code"] for s in reference.list_scenarios(session)}
-    return cached
+    return cached(session, "scenario_codes", lambda s: {x["code"] for x in reference.list_scenarios(s)})
 
 
 def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: Any,
