@@ -14,12 +14,15 @@ from chengxin.audit import api as audit_api
 from chengxin.audit.service import record
 from chengxin.config import Settings
 from chengxin.disclosure import api as disclosure_api
+from chengxin.exchange import api as exchange_api
 from chengxin.errors import JSONResponse, Forbidden, error_response, install_error_handlers
 from chengxin.records import api as records_api
 from chengxin.reference import api as reference_api
 from chengxin.rights import api as rights_api
+from chengxin.rights import me_api
 from chengxin.reports import api as reports_api
 from chengxin.sanctions import api as sanctions_api
+from chengxin.scoring import api as scoring_api
 from chengxin.stats import api as stats_api
 from chengxin.runtime import Runtime, build_runtime
 
@@ -90,7 +93,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api,
                    rights_api, disclosure_api, archives_api, stats_api,
-                   reports_api):
+                   reports_api, me_api, exchange_api, scoring_api):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["meta"])
@@ -98,6 +101,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         with runtime.uow() as s:
             s.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok", "version": __version__}
+
+    from chengxin import web  # pages after the API: the API keeps its own error format
+
+    app.include_router(web.router)
+    web.mount_static(app)
 
     app.add_middleware(SecurityHeaders)
     return app

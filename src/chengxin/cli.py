@@ -28,6 +28,17 @@ app.add_typer(users_app, name="users")
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reference_app, name="reference")
+scores_app = typer.Typer(help="诚信积分 (integrity points)", no_args_is_help=True)
+app.add_typer(scores_app, name="scores")
+
+
+def _exchange_app() -> None:
+    from chengxin.exchange.cli import exchange_app
+
+    app.add_typer(exchange_app, name="exchange")
+
+
+_exchange_app()
 
 out = Console()
 err = Console(stderr=True)
@@ -252,13 +263,23 @@ def expire() -> None:
 
 
 def _purge_query_log(session, actor) -> int:  # type: ignore[no-untyped-def]
-    try:
-        from chengxin.rights.querylog import purge_expired
-    except ImportError:  # the query log arrives with the rights module
-        return 0
     from chengxin import clock
+    from chengxin.rights.querylog import purge_expired
 
     return purge_expired(session, actor=actor, today=clock.today())
+
+
+@scores_app.command("recompute")
+def scores_recompute() -> None:
+    """按积分规则为所有人重新计算诚信积分（每条规则一条 SQL 语句）."""
+    from chengxin.scoring.api import recompute_command
+
+    rt = runtime()
+    try:
+        result = recompute_command(rt, actor=cli_principal("scores"))
+    finally:
+        rt.dispose()
+    out.print(f"积分已重算: {result}")
 
 
 @reference_app.command("reload")

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     public_url: str | None = None
+    # This platform's id in the exchange (default: the code of its lowest credit office).
+    platform_id: str | None = None
 
     token_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     lockout_threshold: int = Field(default=5, ge=1, le=100)
@@ -50,6 +52,9 @@ class Settings(BaseSettings):
     storage_dir: Path = Field(default_factory=lambda: Path.cwd() / "var")
     max_upload_mb: int = Field(default=100, ge=1, le=4096)
     demo_mode: bool = False
+    # Identity verification for online registration: "demo" (demo mode only), "disabled",
+    # or a provider a deployment registers. Default: demo in demo mode, else disabled.
+    identity_provider: str | None = None
     log_level: str = "INFO"
     timezone: str = "Asia/Shanghai"
 

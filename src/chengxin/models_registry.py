@@ -10,3 +10,4 @@ from chengxin.sanctions import models as _sanctions  # noqa: F401
 from chengxin.rights import models as _rights  # noqa: F401
 from chengxin.exchange import models as _exchange  # noqa: F401
 from chengxin.reports import models as _reports  # noqa: F401
+from chengxin.scoring import models as _scoring  # noqa: F401

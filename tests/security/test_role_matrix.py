@@ -19,7 +19,7 @@ ROLES = ["admin", "reviewer", "reporter", "auditor", "individual", "third_party"
 # Refusals a service may still give an allowed role for these dummy inputs (its own
 # scoping: another department, not the person, maker-checker) — never 401.
 SERVICE_SCOPED = {"other_department", "not_the_person", "not_source_department", "no_person",
-                  "same_person", "no_department"}
+                  "same_person", "no_department", "not_upper_platform", "not_credit_office"}
 
 
 def _permission_of(route: APIRoute) -> str | None:

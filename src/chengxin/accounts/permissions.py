@@ -49,9 +49,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "objections.decide": frozenset({A, V, R, S}),
     "repairs.queue": frozenset({A, V, R, S}),
     "repairs.decide": frozenset({A, V, R, S}),
+    # unusual query patterns (one account reading many persons)
+    "query_alerts.read": frozenset({A, V, U}),
+    "query_alerts.resolve": frozenset({A, V}),
     # reports: the person, an authorised third party; PDFs for whoever a report was issued to
     "reports.request": frozenset({T}),
     "reports.read": frozenset({I, T}),
+    # exchange: an upper-level platform's key pulls (its level is checked in the service);
+    # lists published above arrive from the credit office
+    "exchange.feed": frozenset({S}),
+    "exchange.lists_import": frozenset({A, S}),
     # jobs an operator may trigger over the API
     "jobs.run": frozenset({A}),
 }

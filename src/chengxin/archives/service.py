@@ -128,6 +128,10 @@ def get_archive(session: Session, *, actor: Principal, person: Person,
           subject_person_id=person.id, purpose=purpose or "信用档案查询",
           details={"records": len(records), "memberships": len(memberships),
                    "determinations": len(determinations)})
+    from chengxin.rights.querylog import log_query
+
+    log_query(session, actor=actor, person_id=person.id, channel="staff", what="archive",
+              purpose=purpose or "信用档案查询")
     return out
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from chengxin.accounts.principal import Principal
-from chengxin.deps import CurrentPrincipal, RuntimeDep
+from chengxin.deps import RuntimeDep, require
 from chengxin.errors import JSONResponse, ValidationFailed
 from chengxin.exchange import feed
 from chengxin.exchange.lists_import import import_list
@@ -23,7 +23,7 @@ MAX_LIST_BODY = 64 * 1024 * 1024
 
 @router.get("/changes")
 def get_changes(
-    rt: RuntimeDep, actor: CurrentPrincipal,
+    rt: RuntimeDep, actor: Annotated[Principal, Depends(require("exchange.feed"))],
     after: Annotated[str | None, Query(max_length=64, description="opaque cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> JSONResponse:
@@ -49,7 +49,9 @@ def get_public_key(rt: RuntimeDep) -> JSONResponse:
 
 @router.post("/lists", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object"}}}}})
-async def post_list(request: Request, rt: RuntimeDep, actor: CurrentPrincipal) -> JSONResponse:
+async def post_list(request: Request, rt: RuntimeDep,
+                    actor: Annotated[Principal, Depends(require("exchange.lists_import"))]
+                    ) -> JSONResponse:
     body = await request.body()
     if len(body) > MAX_LIST_BODY:
         from chengxin.errors import AppError
@@ -69,19 +71,15 @@ async def post_list(request: Request, rt: RuntimeDep, actor: CurrentPrincipal) -
 
 
 def mount(app: FastAPI) -> FastAPI:
-    """Include the exchange router unless the app already has it (app.py may mount it)."""
-    paths = {getattr(r, "path", None) for r in app.router.routes}
-    if "/api/v1/exchange/changes" not in paths:
-        app.include_router(router)
+    """The exchange router is part of every app (app.py mounts it); kept for callers."""
     return app
 
 
 def create_app_with_exchange() -> FastAPI:
-    """ASGI factory for servers until app.py mounts this router:
-    `uvicorn --factory chengxin.exchange.api:create_app_with_exchange`."""
+    """ASGI factory: `uvicorn --factory chengxin.exchange.api:create_app_with_exchange`."""
     from chengxin.app import create_app
 
-    return mount(create_app())
+    return create_app()
 
 
-__all__ = ["router", "mount", "create_app_with_exchange", "Principal"]
+__all__ = ["Principal", "create_app_with_exchange", "mount", "router"]

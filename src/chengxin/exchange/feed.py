@@ -54,7 +54,7 @@ def _iso(at: dt.datetime) -> str:
 def platform_id(session: Session) -> str:
     """This instance's platform id: CHENGXIN_PLATFORM_ID, else the code of its own credit
     office (the active credit office of the lowest level in the reference data)."""
-    env = os.environ.get(PLATFORM_ENV, "").strip()
+    env = (os.environ.get(PLATFORM_ENV) or runtime_of(session).settings.platform_id or "").strip()
     if env:
         return env
     offices = session.execute(select(Department.code, Department.level).where(

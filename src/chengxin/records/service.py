@@ -15,6 +15,7 @@ from chengxin.audit.service import record as audit
 from chengxin.errors import Conflict, NotFound, ValidationFailed
 from chengxin.records.ingest import HELD_CONTEXT, ingest
 from chengxin.records.models import CreditRecord, HeldRow, RecordState, RecordVersion
+from chengxin.rights.querylog import log_query
 from chengxin.runtime import runtime_of
 from chengxin.subjects.models import Organization, Person
 
@@ -85,6 +86,9 @@ def get_record(session: Session, *, actor: Principal, record_id: int,
     out = record_dict(session, rec, with_history=True)
     audit(session, actor, "record.read", object_type="record", object_id=rec.id,
           subject_person_id=rec.person_id, purpose=purpose or "记录管理")
+    if rec.person_id:
+        log_query(session, actor=actor, person_id=rec.person_id, channel="staff", what="record",
+                  purpose=purpose or "记录管理")
     return out
 
 

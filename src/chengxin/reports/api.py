@@ -19,16 +19,6 @@ from chengxin.rights.common import own_person
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-def _log(session, actor: Principal, person_id: int, channel: str, purpose: str | None,
-         authorization_id: int | None = None) -> None:  # type: ignore[no-untyped-def]
-    try:
-        from chengxin.rights.querylog import log_query
-    except ImportError:  # pragma: no cover - arrives with the query log
-        return
-    log_query(session, actor=actor, person_id=person_id, channel=channel, what="report",
-              purpose=purpose, authorization_id=authorization_id)
-
-
 @router.get("/me/report")
 def my_report(rt: RuntimeDep, actor: Annotated[Principal, Depends(require("me.subject"))],
               kind: Annotated[str, Query(pattern="^(personal|occupational)$")] = "personal"

@@ -17,7 +17,7 @@ from chengxin.disclosure.rules import SHOWN_STATUSES, effective_status, is_publi
 from chengxin.identity import mask_id_number, mask_name, scrub_text
 from chengxin.records.models import CreditRecord, GroupMembership, RecordVersion
 from chengxin.reference.models import CatalogItem, Department, Group
-from chengxin.rights.models import Objection, Statement
+from chengxin.rights.models import Objection, QueryLog, Statement
 from chengxin.sanctions import policy as sanction_policy
 from chengxin.sanctions.models import ListEntry
 from chengxin.sanctions.repository import check_facts
@@ -157,10 +157,6 @@ def _statements(session: Session, person: Person) -> list[dict]:
 
 
 def _queries(session: Session, person: Person) -> list[dict]:
-    try:
-        from chengxin.rights.models import QueryLog
-    except ImportError:  # pragma: no cover
-        return []
     since = clock.now() - dt.timedelta(days=730)
     return [{"date": q.at.date().isoformat(), "organization": q.organization or q.channel,
              "purpose": q.purpose, "channel": q.channel}

@@ -55,11 +55,12 @@ class CheckFacts:
 
 
 def counts(r: RecordFact, today: dt.date) -> bool:
-    """Does a negative record count now? Repaired, expired, corrected and deleted never
-    do; nor anything past its display period; nor a minor's light dishonesty."""
+    """Does a negative record count now? Repaired, expired and deleted never do (a
+    corrected one does, with its corrected content); nor anything past its display
+    period; nor a minor's light dishonesty."""
     if r.polarity != "negative" or r.severity is None:
         return False
-    if r.status not in ("active", "under_objection"):
+    if r.status not in ("active", "under_objection", "corrected"):
         return False
     if r.display_until is not None and r.display_until < today:
         return False

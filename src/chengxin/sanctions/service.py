@@ -16,6 +16,7 @@ from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
 from chengxin.reference.cache import cached
+from chengxin.rights.querylog import log_query
 from chengxin.sanctions import policy
 from chengxin.sanctions.models import AppliedMeasure, Check, CheckFeedback
 from chengxin.sanctions.repository import check_facts
@@ -68,6 +69,9 @@ def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: A
                       person_id=person.id if person else None, status=status, decision=decision,
                       measures=[m["code"] for m in measures], lists=[e["type"] for e in lists],
                       at=clock.now(), actor=actor.label or str(actor.id)))
+    if person is not None:
+        log_query(session, actor=actor, person_id=person.id, channel="check", what="check",
+                  purpose=purpose or scenario)
     audit(session, actor, "check.run", object_type="check", object_id=check_id,
           subject_person_id=person.id if person else None, purpose=purpose or scenario,
           details={"scenario": scenario, "decision": decision, "status": status,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chengxin.db import Base, BigId, UTCDateTime
@@ -23,7 +23,7 @@ class ScoreRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     rules_digest: Mapped[str] = mapped_column(String(64))
-    as_of: Mapped[dt.date] = mapped_column()  # "today" of the decay computation
+    as_of: Mapped[dt.date] = mapped_column(Date)  # "today" of the decay computation
     persons: Mapped[int] = mapped_column(Integer, default=0)
     items: Mapped[int] = mapped_column(Integer, default=0)
     actor: Mapped[str] = mapped_column(String(100))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import pathlib
 import re
 from typing import Any, Literal
@@ -24,11 +25,11 @@ FILE = "scoring.yaml"
 #: Statuses a rule may count. repaired, expired, deleted and corrected never count: a
 #: repaired record stays only as internal history; a corrected one is replaced by its
 #: new version; deleted and expired ones are no longer information about the person.
-COUNTABLE_STATUSES = ("active", "under_objection")
+COUNTABLE_STATUSES = ("active", "under_objection", "corrected")
 Severity = Literal["minor", "general", "serious"]
 Polarity = Literal["negative", "positive", "neutral"]
 
-_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,63}$")
+_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{0,63}$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -293,7 +294,7 @@ def parse_rules(doc: Any, *, catalog_codes: set[str] | None = None,
         if len(set(codes)) != len(codes):
             problems.append(f"{file}: field grades: duplicate grade codes")
         mins = [g.min for g in model.grades]
-        if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
+        if any(a <= b for a, b in itertools.pairwise(mins)):
             problems.append(f"{file}: field grades: bands must be ordered from the highest "
                             "min down, each min strictly lower than the one before")
         if mins and mins[-1] > model.floor:

@@ -1,7 +1,7 @@
 """exchange
 
-Revision ID: r0005
-Revises: r0004
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-23 10:03:11.618429
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'r0005'
-down_revision = 'r0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,14 @@
 """exchange pull: sources (pinned key, cursor) and apply errors
 
-Revision ID: r0006
-Revises: r0005
+Revision ID: 0006
+Revises: 0005
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = "r0006"
-down_revision = "r0005"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """reports
 
-Revision ID: r0007
-Revises: r0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23 10:12:43.403605
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = 'r0007'
-down_revision = 'r0005'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
