@@ -17,6 +17,7 @@ from chengxin.disclosure import api as disclosure_api
 from chengxin.exchange import api as exchange_api
 from chengxin.errors import JSONResponse, Forbidden, error_response, install_error_handlers
 from chengxin.records import api as records_api
+from chengxin.records import imports_api
 from chengxin.reference import api as reference_api
 from chengxin.rights import api as rights_api
 from chengxin.rights import me_api
@@ -93,7 +94,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api,
                    rights_api, disclosure_api, archives_api, stats_api,
-                   reports_api, me_api, exchange_api, scoring_api):
+                   reports_api, me_api, exchange_api, scoring_api,
+                   imports_api):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["meta"])

@@ -241,6 +241,59 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 / GB18030) 或 XLSX 文件")],
+    department: Annotated[str, typer.Option(help="报送部门代码")],
+    item: Annotated[str | None, typer.Option("--item", help="目录项代码 (文件无“目录项代码”列时)")] = None,
+    error_report: Annotated[Path | None, typer.Option(help="错误报告保存路径 (XLSX)")] = None,
+    resume: Annotated[str | None, typer.Option(help="继续运行中断的导入任务 (任务编号)")] = None,
+) -> None:
+    """导入记录表格，显示进度，输出错误报告."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from chengxin.accounts.principal import Principal, Role
+    from chengxin.records import imports
+    from chengxin.reference.models import Department
+
+    rt = runtime()
+    try:
+        if resume:
+            job_id = resume
+        else:
+            if not file.is_file():
+                raise fail(f"文件不存在: {file}")
+            with rt.uow() as s:
+                if s.get(Department, department) is None:
+                    raise fail(f"部门代码不存在: {department}")
+            actor = Principal(kind="system", role=Role.SYSTEM, id="cli",
+                              department_code=department, label="cli-import")
+            try:
+                job_id = imports.create_job(rt, actor=actor, department_code=department,
+                                            source=file, filename=file.name, item_code=item)
+            except AppError as exc:
+                raise fail(_app_error_text(exc)) from exc
+        with Progress(TextColumn("导入 {task.description}"), BarColumn(), TaskProgressColumn(),
+                      TextColumn("{task.completed}/{task.total} 行"), console=err) as bar:
+            task = bar.add_task(job_id, total=None)
+
+            def show(job) -> None:  # type: ignore[no-untyped-def]
+                bar.update(task, total=job.total_rows, completed=job.processed_rows)
+
+            job = imports.run_job(rt, job_id, progress=show)
+        out.print(f"任务 {job.id}: 新增 {job.created}，更新 {job.updated}，未变 {job.unchanged}，"
+                  f"拒绝 {job.rejected}，待核实 {job.held}")
+        if job.status == "failed" or job.message:
+            err.print(f"[red]{job.message}[/red]")
+        if (job.rejected or job.held or job.status == "failed") and error_report:
+            error_report.write_bytes(imports.error_report(rt, job))
+            out.print(f"错误报告已保存: {error_report}")
+        if job.status == "failed":
+            raise typer.Exit(1)
+    finally:
+        rt.dispose()
+
+
 @app.command()
 def expire() -> None:
     """结束已到期的展示期限和名单效力；逾期异议转信用办 (run daily)."""

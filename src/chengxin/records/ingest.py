@@ -108,7 +108,11 @@ def ingest(
     seen_docs: dict[str, int] = {}
     for raw, n in zip(rows, numbers, strict=True):
         norm, errors = validate_row(raw, n, ctx)
-        errors = (pre_errors or {}).get(n, []) + errors
+        pre = (pre_errors or {}).get(n, [])
+        if pre:
+            # A cell already refused while reading the file: no second error for it.
+            seen = {p["field"] for p in pre}
+            errors = pre + [e for e in errors if e["field"] not in seen]
         if norm is not None and not errors and norm.document_no in seen_docs:
             errors = [{"row": n, "field": "document_no", "code": "duplicate_in_batch",
                        "message": f"决定文书号与本批第 {seen_docs[norm.document_no]} 行重复"}]
