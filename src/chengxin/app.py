@@ -9,23 +9,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chengxin import __version__
 from chengxin.accounts import api as accounts_api
+from chengxin.accounts import totp_api
 from chengxin.archives import api as archives_api
 from chengxin.audit import api as audit_api
 from chengxin.audit.service import record
 from chengxin.config import Settings
 from chengxin.disclosure import api as disclosure_api
+from chengxin.errors import Forbidden, JSONResponse, error_response, install_error_handlers
 from chengxin.exchange import api as exchange_api
-from chengxin.errors import JSONResponse, Forbidden, error_response, install_error_handlers
 from chengxin.records import api as records_api
 from chengxin.records import imports_api
 from chengxin.reference import api as reference_api
+from chengxin.reports import api as reports_api
 from chengxin.rights import api as rights_api
 from chengxin.rights import me_api
-from chengxin.reports import api as reports_api
+from chengxin.runtime import Runtime, build_runtime
 from chengxin.sanctions import api as sanctions_api
 from chengxin.scoring import api as scoring_api
 from chengxin.stats import api as stats_api
-from chengxin.runtime import Runtime, build_runtime
 
 log = logging.getLogger("chengxin")
 
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 log.exception("could not audit a refused request")
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
-    for module in (reference_api, accounts_api, audit_api, records_api, sanctions_api,
+    for module in (reference_api, accounts_api, totp_api, audit_api, records_api, sanctions_api,
                    rights_api, disclosure_api, archives_api, stats_api,
                    reports_api, me_api, exchange_api, scoring_api,
                    imports_api):

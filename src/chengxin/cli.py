@@ -40,6 +40,19 @@ def _exchange_app() -> None:
 
 _exchange_app()
 
+
+def _ops_commands() -> None:
+    from chengxin import ops_cli
+
+    app.command("backup")(ops_cli.backup_cmd)
+    app.command("restore")(ops_cli.restore_cmd)
+    app.add_typer(ops_cli.keys_app, name="keys")
+    audit_app.command("checkpoint")(ops_cli.audit_checkpoint_cmd)
+    audit_app.command("export")(ops_cli.audit_export_cmd)
+
+
+_ops_commands()
+
 out = Console()
 err = Console(stderr=True)
 
@@ -225,17 +238,19 @@ def apikeys_add(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """校验审计日志哈希链；被篡改时以非零状态退出."""
-    from chengxin.audit.verify import verify_chain
+    """校验审计日志哈希链及已签名的检查点；被篡改时以非零状态退出."""
+    from chengxin.keys import public_key_b64
+    from chengxin.ops.checkpoints import verify_with_checkpoints
 
     rt = runtime()
     try:
         with rt.uow() as session:
-            result = verify_chain(session)
+            result = verify_with_checkpoints(session, public_key_b64(rt.keys))
     finally:
         rt.dispose()
     if result.ok:
-        out.print(f"审计日志完整: {result.entries} 条记录，哈希链校验通过")
+        out.print(f"审计日志完整: {result.entries} 条记录，哈希链校验通过"
+                  f"（已核对 {result.checkpoints} 个签名检查点）")
         return
     err.print(f"[red]审计日志校验失败[/red]: 序号 {result.first_bad_seq}: {result.problem}")
     raise typer.Exit(1)

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     password_min_length: int = Field(default=10, ge=8, le=128)
+    # 等保 level 3 idle timeout: a person's session with no request for this long is over
+    # even if its token has not expired (0 switches it off). accounts/sessions.py.
+    session_idle_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    # Staff (admin, reviewer, reporter, auditor) must sign in with a TOTP second factor;
+    # until they have enrolled, their session may only enrol. Off for the demo; turn it
+    # on in production (等保 level 3: two factors, one cryptographic). accounts/totp.py.
+    require_totp_for_staff: bool = False
 
     data_dir: Path | None = None  # reference data; default: the files shipped in the package
     storage_dir: Path = Field(default_factory=lambda: Path.cwd() / "var")

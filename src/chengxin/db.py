@@ -6,6 +6,8 @@ end, or rolls back everything, so a use case that spans domains stays atomic.
 
 from __future__ import annotations
 
+import logging
+
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
@@ -85,7 +87,22 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _NoResultRows(logging.Filter):
+    """SQLAlchemy logs result rows at DEBUG when sqlalchemy.engine is turned up: rows
+    hold names and free text, so they never reach a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    for name in ("sqlalchemy.engine", "sqlalchemy.engine.Engine"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _NoResultRows) for f in target.filters):
+            target.addFilter(_NoResultRows())
+    # SQL parameters carry content, names and ID numbers: never let a logging config
+    # (sqlalchemy.engine at INFO/DEBUG) or an error message print them.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

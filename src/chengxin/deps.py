@@ -6,13 +6,13 @@ import time
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from chengxin.accounts import service as accounts
 from chengxin.accounts.permissions import PERMISSIONS, ensure
 from chengxin.accounts.principal import PUBLIC_PRINCIPAL, Principal
 from chengxin.accounts.security import API_KEY_PREFIX, hash_api_key
-from chengxin.errors import Unauthorized
+from chengxin.errors import Forbidden, Unauthorized
 from chengxin.runtime import Runtime
 
 
@@ -21,6 +21,9 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+# A database id in a path: bounded so that no value can overflow a BIGINT column.
+DbId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _bearer(request: Request) -> str | None:
@@ -85,6 +88,10 @@ def require(permission: str) -> Callable[..., Principal]:
         raise KeyError(permission)
 
     def _dep(principal: CurrentPrincipal) -> Principal:
+        if principal.totp_pending:
+            # CHENGXIN_REQUIRE_TOTP_FOR_STAFF: only /auth/totp/* (no permission) until enrolled
+            raise Forbidden("请先绑定动态口令（POST /api/v1/auth/totp/enrol）",
+                            code="totp_enrolment_required")
         ensure(principal, permission)
         return principal
 

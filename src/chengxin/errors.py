@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-import orjson
 from fastapi.responses import Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("chengxin.errors")
@@ -139,6 +140,20 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and request.scope.get("route") is not None:
             message = str(exc.detail) if exc.detail and exc.detail != "Not Found" else message
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # An id or number past what the database stores (e.g. /lists/99999999999999999999):
+        # bad input, found by the API fuzz test (tests/security/test_fuzz_api.py).
+        return error_response(422, "value_out_of_range", "请求中的数值超出允许范围")
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (PostgreSQL: NUL in text, integer out of range,
+        # invalid byte sequence): bad input, not a server fault. Type only in the log.
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path,
+                 type(getattr(exc, "orig", exc)).__name__)
+        return error_response(422, "invalid_value", "请求中含有无法保存的值（如超出范围的数字或 NUL 字符）")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

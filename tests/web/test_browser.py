@@ -62,7 +62,7 @@ def _sign_in(page, login: str, password: str = PASSWORD) -> None:  # type: ignor
 def test_staff_sign_in(page, users, tmp_path):
     users.add("rev", "reviewer")
     _sign_in(page, "rev", "wrong-password")
-    assert "登录名或密码错误" in page.content()
+    assert "登录名、密码或动态口令错误" in page.content()
     _sign_in(page, "rev")
     page.wait_for_url("**/staff")
     assert "工作台" in page.content()

@@ -16,23 +16,29 @@ from chengxin.accounts.schemas import (
     UserCreate,
     UserOut,
 )
-from chengxin.deps import RuntimeDep, require
+from chengxin.deps import DbId, RuntimeDep, require
 from chengxin.errors import JSONResponse, error_response
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/auth/token", response_model=TokenResponse,
-             responses={401: {"description": "bad credentials"}})
+             responses={401: {"description": "bad credentials, or totp_required"}})
 def token(body: TokenRequest, rt: RuntimeDep) -> TokenResponse | JSONResponse:
     # The failure is committed too (failed-attempt count, lockout, audit entry).
     with rt.uow() as s:
-        result = service.sign_in(s, body.login, body.password)
+        result = service.sign_in(s, body.login, body.password, body.totp)
+    if result.reason == "totp_required":
+        # Only after the right password: the account has a second factor, send its code.
+        return error_response(401, "totp_required", "请输入动态口令（身份验证器应用中的 6 位数字）",
+                              [{"field": "totp", "message": "需要动态口令"}],
+                              headers={"WWW-Authenticate": "Bearer"})
     if not result.ok:
         # One message for every failure: it must not tell whether the login exists.
         return error_response(401, "bad_credentials", "登录名或密码错误，或账号已被暂时锁定",
                               headers={"WWW-Authenticate": "Bearer"})
-    return TokenResponse(access_token=result.token or "", expires_in=result.expires_in)
+    return TokenResponse(access_token=result.token or "", expires_in=result.expires_in,
+                         totp_enrolment_required=result.totp_enrolment_required)
 
 
 @router.get("/auth/me")
@@ -65,7 +71,7 @@ def list_users(rt: RuntimeDep,
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
-def deactivate_user(user_id: int, rt: RuntimeDep,
+def deactivate_user(user_id: DbId, rt: RuntimeDep,
                     actor: Annotated[Principal, Depends(require("users.manage"))]) -> UserOut:
     with rt.uow() as s:
         return _user_out(service.set_active(s, actor=actor, user_id=user_id, active=False))
@@ -94,7 +100,7 @@ def list_api_keys(rt: RuntimeDep,
 
 
 @router.delete("/apikeys/{key_id}", response_model=ApiKeyOut)
-def revoke_api_key(key_id: int, rt: RuntimeDep,
+def revoke_api_key(key_id: DbId, rt: RuntimeDep,
                    actor: Annotated[Principal, Depends(require("apikeys.manage"))]) -> ApiKeyOut:
     with rt.uow() as s:
         out = _key_out(service.revoke_api_key(s, actor=actor, key_id=key_id))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chengxin.db import Base, BigId, UTCDateTime
@@ -27,6 +27,12 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Second factor (TOTP, RFC 6238): the base32 secret, encrypted with the field cipher
+    # (context "user.totp"); enabled only once the user has proved they hold it.
+    totp_secret_enc: Mapped[str | None] = mapped_column(String(200))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Last authenticated request, for the idle timeout (accounts/sessions.py).
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiKey(Base):

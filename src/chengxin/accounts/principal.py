@@ -30,6 +30,9 @@ class Principal:
     person_id: int | None = None
     label: str = ""
     organization: str | None = None
+    # A staff account that must enrol a TOTP factor before anything else
+    # (CHENGXIN_REQUIRE_TOTP_FOR_STAFF): deps.require refuses it every permission.
+    totp_pending: bool = False
 
     @property
     def is_staff(self) -> bool:

@@ -7,12 +7,16 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    # the current code of the second factor, for accounts that have enabled one
+    totp: str | None = Field(default=None, max_length=12)
 
 
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    # true when the account must enrol a second factor before doing anything else
+    totp_enrolment_required: bool = False
 
 
 class UserCreate(BaseModel):

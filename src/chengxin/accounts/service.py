@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chengxin import clock
-from chengxin.accounts import security
+from chengxin.accounts import security, sessions, totp
 from chengxin.accounts.models import ApiKey, User
 from chengxin.accounts.principal import USER_ROLES, Principal, Role
 from chengxin.audit.service import record
 from chengxin.errors import Conflict, NotFound, ValidationFailed
-from chengxin.identity import IdentityError
+from chengxin.identity import IdentityError, scrub_text
 from chengxin.reference.models import Department
 from chengxin.runtime import runtime_of
 from chengxin.subjects.service import resolve_person
@@ -99,11 +99,13 @@ class SignIn:
     expires_in: int = 0
     reason: str = ""
     user_id: int | None = None
+    totp_enrolment_required: bool = False
 
 
-def sign_in(session: Session, login: str, password: str) -> SignIn:
-    """Check a password, counting failures; the caller commits whatever the outcome, so
-    a failed attempt is remembered and audited."""
+def sign_in(session: Session, login: str, password: str, totp_code: str | None = None) -> SignIn:
+    """Check a password and, where enabled, the TOTP code, counting failures (a wrong
+    code counts like a wrong password towards the lockout); the caller commits whatever
+    the outcome, so a failed attempt is remembered and audited."""
     rt = runtime_of(session)
     settings = rt.settings
     now = clock.now()
@@ -130,26 +132,46 @@ def sign_in(session: Session, login: str, password: str) -> SignIn:
         record(session, actor, "auth.login", object_type="user", object_id=user.id,
                outcome="failed", details=details)
         return SignIn(False, reason="bad_credentials", user_id=user.id)
+    factor = totp.second_factor(session, user, totp_code)
+    if factor == "required":
+        # The password was right: say a code is needed (the counter is left as it is).
+        record(session, actor, "auth.login", object_type="user", object_id=user.id,
+               outcome="failed", details={"reason": "totp_required"})
+        return SignIn(False, reason="totp_required", user_id=user.id)
+    if factor == "bad":
+        user.failed_attempts += 1
+        details = {"reason": "bad_totp", "failed_attempts": user.failed_attempts}
+        if user.failed_attempts >= settings.lockout_threshold:
+            user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
+            user.failed_attempts = 0
+            details["locked_until"] = user.locked_until.isoformat()
+        record(session, actor, "auth.login", object_type="user", object_id=user.id,
+               outcome="failed", details=details)
+        return SignIn(False, reason="bad_credentials", user_id=user.id)
     user.failed_attempts = 0
     user.locked_until = None
     user.last_login_at = now
+    user.last_seen_at = now  # starts the idle clock (accounts/sessions.py)
     ttl = settings.token_ttl_minutes * 60
     token = security.sign_token(rt.keys.token_key, security.TokenClaims(
         user_id=user.id, role=user.role, version=user.token_version,
         expires_at=int(now.timestamp()) + ttl, token_id=secrets.token_hex(8)))
     record(session, actor, "auth.login", object_type="user", object_id=user.id)
-    return SignIn(True, token=token, expires_in=ttl, user_id=user.id)
+    return SignIn(True, token=token, expires_in=ttl, user_id=user.id,
+                  totp_enrolment_required=totp.enrolment_pending(user, settings))
 
 
 def _anon(login: str) -> Principal:
-    # The attempted login is not personal data of a known person, but cap its length.
-    return Principal(kind="public", role=Role.PUBLIC, label=login[:64])
+    # People type their ID number or phone as the login: mask those before the attempted
+    # login goes into the audit log, and cap its length.
+    return Principal(kind="public", role=Role.PUBLIC, label=scrub_text(login[:64])[:64])
 
 
-def principal_for_user(user: User) -> Principal:
+def principal_for_user(user: User, *, totp_pending: bool = False) -> Principal:
     return Principal(kind="user", role=Role(user.role), id=str(user.id),
                      department_code=user.department_code, person_id=user.person_id,
-                     label=user.login, organization=user.organization)
+                     label=user.login, organization=user.organization,
+                     totp_pending=totp_pending)
 
 
 def principal_from_token(session: Session, token: str) -> Principal | None:
@@ -161,7 +183,11 @@ def principal_from_token(session: Session, token: str) -> Principal | None:
     user = session.get(User, claims.user_id)
     if user is None or not user.active or user.token_version != claims.version:
         return None
-    return principal_for_user(user)
+    # Idle timeout: here rather than in deps.py so the pages' cookie session (web/auth.py)
+    # gets it too. The caller's unit of work commits the new last_seen_at.
+    if not sessions.check_and_touch(user, clock.now(), rt.settings):
+        return None
+    return principal_for_user(user, totp_pending=totp.enrolment_pending(user, rt.settings))
 
 
 def create_api_key(session: Session, *, actor: Principal, department_code: str,

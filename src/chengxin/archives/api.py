@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from chengxin.accounts.principal import Principal
 from chengxin.archives import evidence as store
 from chengxin.archives import service
-from chengxin.deps import RuntimeDep, require
+from chengxin.deps import DbId, RuntimeDep, require
 from chengxin.errors import JSONResponse, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", tags=["archives"])
@@ -86,7 +86,7 @@ async def post_evidence(request: Request, rt: RuntimeDep,
 
 
 @router.get("/evidence/{evidence_id}", response_class=FileResponse)
-def get_evidence(evidence_id: int, rt: RuntimeDep,
+def get_evidence(evidence_id: DbId, rt: RuntimeDep,
                  actor: Annotated[Principal, Depends(require("evidence.read"))]) -> FileResponse:
     with rt.uow() as s:
         path, row = service.evidence_for_download(s, actor=actor, evidence_id=evidence_id)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chengxin.audit.models import AuditEntry
-from chengxin.audit.service import GENESIS, _HASHED_FIELDS, chain_hash
+from chengxin.audit.service import _HASHED_FIELDS, GENESIS, chain_hash
 
 
 @dataclass

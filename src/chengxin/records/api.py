@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin.accounts.principal import Principal
-from chengxin.deps import RuntimeDep, require
+from chengxin.deps import DbId, RuntimeDep, require
 from chengxin.errors import AppError, JSONResponse, ValidationFailed
 from chengxin.records import service
 from chengxin.records.ingest import IngestResult, ingest
@@ -80,7 +80,7 @@ async def post_records(
 
 
 @router.get("/records/{record_id}")
-def get_record(record_id: int, rt: RuntimeDep,
+def get_record(record_id: DbId, rt: RuntimeDep,
                actor: Annotated[Principal, Depends(require("records.read"))]) -> dict[str, Any]:
     with rt.uow() as s:
         return service.get_record(s, actor=actor, record_id=record_id)
@@ -102,7 +102,7 @@ def held_rows(rt: RuntimeDep, actor: Annotated[Principal, Depends(require("holds
 
 
 @router.post("/held-rows/{held_id}/decision")
-def decide_held(held_id: int, body: HeldDecision, rt: RuntimeDep,
+def decide_held(held_id: DbId, body: HeldDecision, rt: RuntimeDep,
                 actor: Annotated[Principal, Depends(require("holds.decide"))]) -> dict[str, Any]:
     with rt.uow() as s:
         return service.decide_held(s, actor=actor, held_id=held_id, outcome=body.outcome,

@@ -153,7 +153,8 @@ class _CsvLines:
 
 def _csv_lines(path: pathlib.Path, head: bytes, suffix: str) -> _CsvLines:
     encoding = detect_encoding(head, complete=path.stat().st_size <= len(head))
-    first = head.decode(encoding, errors="ignore").splitlines()[0] if head.strip() else ""
+    lines = head.decode(encoding, errors="ignore").splitlines()
+    first = lines[0] if lines else ""  # bytes that decode to nothing are not a crash
     tabbed = suffix == ".tsv" or ("\t" in first and "," not in first)
     return _CsvLines(path, encoding, "\t" if tabbed else ",")
 

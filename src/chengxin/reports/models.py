@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chengxin.db import BigId, Base, Json, UTCDateTime
+from chengxin.db import Base, BigId, Json, UTCDateTime
 
 
 class IssuedReport(Base):

@@ -13,7 +13,7 @@ from chengxin import clock
 from chengxin.accounts.principal import Principal
 from chengxin.archives.models import EvidenceFile
 from chengxin.audit.service import record as audit
-from chengxin.deps import RuntimeDep, require
+from chengxin.deps import DbId, RuntimeDep, require
 from chengxin.errors import NotFound, ValidationFailed
 from chengxin.rights import objections, repairs
 from chengxin.rights.common import own_person, own_record
@@ -30,9 +30,9 @@ class _In(BaseModel):
 
 
 class ObjectionIn(_In):
-    record_id: int = Field(ge=1)
+    record_id: int = Field(ge=1, le=2**63 - 1)
     reason: str = Field(min_length=1, max_length=4000)
-    evidence: list[int] = Field(default_factory=list, max_length=20)
+    evidence: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(default_factory=list, max_length=20)
 
 
 class ReviewIn(_In):
@@ -46,11 +46,11 @@ class ObjectionDecisionIn(_In):
 
 
 class RepairIn(_In):
-    record_id: int | None = Field(default=None, ge=1)
-    list_entry_id: int | None = Field(default=None, ge=1)
+    record_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    list_entry_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     method: str = Field(max_length=24)
     reason: str = Field(min_length=1, max_length=4000)
-    evidence: list[int] = Field(default_factory=list, max_length=20)
+    evidence: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(default_factory=list, max_length=20)
     commitment: bool = False
 
 
@@ -60,8 +60,8 @@ class RepairDecisionIn(_In):
 
 
 class StatementIn(_In):
-    record_id: int | None = Field(default=None, ge=1)
-    list_entry_id: int | None = Field(default=None, ge=1)
+    record_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    list_entry_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     text: str = Field(min_length=1, max_length=4000)
 
 
@@ -93,7 +93,7 @@ def my_objections(rt: RuntimeDep, actor: Me) -> list[dict[str, Any]]:
 
 
 @router.post("/me/objections/{objection_id}/review", status_code=201)
-def request_review(objection_id: int, body: ReviewIn, rt: RuntimeDep, actor: Me) -> dict:
+def request_review(objection_id: DbId, body: ReviewIn, rt: RuntimeDep, actor: Me) -> dict:
     with rt.uow() as s:
         return objections.objection_dict(objections.request_review(
             s, actor=actor, objection_id=objection_id, reason=body.reason))
@@ -108,7 +108,7 @@ def objection_queue(rt: RuntimeDep,
 
 
 @router.post("/objections/{objection_id}/decision")
-def decide_objection(objection_id: int, body: ObjectionDecisionIn, rt: RuntimeDep,
+def decide_objection(objection_id: DbId, body: ObjectionDecisionIn, rt: RuntimeDep,
                      actor: Annotated[Principal, Depends(require("objections.decide"))]) -> dict:
     with rt.uow() as s:
         return objections.objection_dict(objections.decide(
@@ -144,7 +144,7 @@ def repair_queue(rt: RuntimeDep, actor: Annotated[Principal, Depends(require("re
 
 
 @router.post("/repairs/{repair_id}/decision")
-def decide_repair(repair_id: int, body: RepairDecisionIn, rt: RuntimeDep,
+def decide_repair(repair_id: DbId, body: RepairDecisionIn, rt: RuntimeDep,
                   actor: Annotated[Principal, Depends(require("repairs.decide"))]) -> dict:
     with rt.uow() as s:
         return repairs.repair_dict(repairs.decide(s, actor=actor, repair_id=repair_id,
@@ -163,7 +163,7 @@ def my_notices(rt: RuntimeDep, actor: Me,
 
 
 @router.post("/me/notices/{notice_id}/read")
-def read_notice(notice_id: int, rt: RuntimeDep, actor: Me) -> dict[str, Any]:
+def read_notice(notice_id: DbId, rt: RuntimeDep, actor: Me) -> dict[str, Any]:
     with rt.uow() as s:
         pid = own_person(actor)
         n = s.get(Notice, notice_id)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chengxin.accounts.principal import Principal
 from chengxin.audit.service import record as audit
-from chengxin.deps import RuntimeDep, require
+from chengxin.deps import DbId, RuntimeDep, require
 from chengxin.errors import AppError, Conflict
 from chengxin.rights import authorizations, freeze, querylog, registration
 from chengxin.rights.common import own_person
@@ -60,7 +60,7 @@ def list_authorizations(rt: RuntimeDep, actor: Me) -> list[dict[str, Any]]:
 
 
 @router.delete("/me/authorizations/{authorization_id}")
-def revoke_authorization(authorization_id: int, rt: RuntimeDep, actor: Me) -> dict[str, Any]:
+def revoke_authorization(authorization_id: DbId, rt: RuntimeDep, actor: Me) -> dict[str, Any]:
     with rt.uow() as s:
         return authorizations.authorization_dict(
             authorizations.revoke(s, actor=actor, authorization_id=authorization_id))
@@ -85,7 +85,7 @@ def query_alerts(rt: RuntimeDep,
 
 
 @router.post("/query-alerts/{alert_id}/resolve")
-def resolve_query_alert(alert_id: int, rt: RuntimeDep,
+def resolve_query_alert(alert_id: DbId, rt: RuntimeDep,
                         actor: Annotated[Principal, Depends(require("query_alerts.resolve"))]) -> dict:
     with rt.uow() as s:
         return querylog.alert_dict(querylog.resolve_alert(s, actor=actor, alert_id=alert_id))

@@ -152,8 +152,8 @@ def _correct(session: Session, rec: CreditRecord, correction: dict[str, Any], ac
                 payload[key] = d.isoformat()
                 setattr(rec, key, d)
     if "attributes" in correction:
-        from chengxin.reference.repository import catalog_item_dict
         from chengxin.reference.models import CatalogItem
+        from chengxin.reference.repository import catalog_item_dict
 
         item = catalog_item_dict(session.get(CatalogItem, rec.item_code))
         ctx_errs = _AttrErrors()

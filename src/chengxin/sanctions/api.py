@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from chengxin.accounts.principal import Principal
-from chengxin.deps import RuntimeDep, require
+from chengxin.deps import DbId, RuntimeDep, require
 from chengxin.errors import JSONResponse, NotFound, ValidationFailed
 from chengxin.sanctions import lists, service
 from chengxin.sanctions.models import ListEntry, ListEvent, PendingListChange
@@ -93,7 +93,7 @@ def list_entries(
 
 
 @router.get("/lists/{entry_id}")
-def list_entry(entry_id: int, rt: RuntimeDep,
+def list_entry(entry_id: DbId, rt: RuntimeDep,
                actor: Annotated[Principal, Depends(require("lists.read"))]) -> dict[str, Any]:
     with rt.uow() as s:
         entry = s.get(ListEntry, entry_id)
@@ -115,7 +115,7 @@ class Reason(BaseModel):
 
 
 @router.post("/lists/{entry_id}/approve")
-def approve(entry_id: int, body: Note, rt: RuntimeDep,
+def approve(entry_id: DbId, body: Note, rt: RuntimeDep,
             actor: Annotated[Principal, Depends(require("lists.decide"))]) -> dict[str, Any]:
     with rt.uow() as s:
         return lists.entry_dict(lists.approve_listing(s, actor=actor, entry_id=entry_id,
@@ -123,7 +123,7 @@ def approve(entry_id: int, body: Note, rt: RuntimeDep,
 
 
 @router.post("/lists/{entry_id}/reject")
-def reject(entry_id: int, body: Reason, rt: RuntimeDep,
+def reject(entry_id: DbId, body: Reason, rt: RuntimeDep,
            actor: Annotated[Principal, Depends(require("lists.decide"))]) -> dict[str, Any]:
     with rt.uow() as s:
         return lists.entry_dict(lists.reject_listing(s, actor=actor, entry_id=entry_id,
@@ -131,7 +131,7 @@ def reject(entry_id: int, body: Reason, rt: RuntimeDep,
 
 
 @router.post("/lists/{entry_id}/removal")
-def propose_removal(entry_id: int, body: Reason, rt: RuntimeDep,
+def propose_removal(entry_id: DbId, body: Reason, rt: RuntimeDep,
                     actor: Annotated[Principal, Depends(require("lists.decide"))]) -> dict:
     with rt.uow() as s:
         change = lists.propose_removal(s, actor=actor, entry_id=entry_id, reason=body.reason)
@@ -139,7 +139,7 @@ def propose_removal(entry_id: int, body: Reason, rt: RuntimeDep,
 
 
 @router.post("/lists/{entry_id}/suspend")
-def suspend(entry_id: int, body: Reason, rt: RuntimeDep,
+def suspend(entry_id: DbId, body: Reason, rt: RuntimeDep,
             actor: Annotated[Principal, Depends(require("lists.decide"))]) -> dict[str, Any]:
     with rt.uow() as s:
         return lists.entry_dict(lists.set_suspended(s, actor=actor, entry_id=entry_id,
@@ -147,7 +147,7 @@ def suspend(entry_id: int, body: Reason, rt: RuntimeDep,
 
 
 @router.post("/lists/{entry_id}/resume")
-def resume(entry_id: int, body: Reason, rt: RuntimeDep,
+def resume(entry_id: DbId, body: Reason, rt: RuntimeDep,
            actor: Annotated[Principal, Depends(require("lists.decide"))]) -> dict[str, Any]:
     with rt.uow() as s:
         return lists.entry_dict(lists.set_suspended(s, actor=actor, entry_id=entry_id,
@@ -161,7 +161,7 @@ class ChangeDecision(BaseModel):
 
 
 @router.post("/list-changes/{change_id}/decision")
-def decide_change(change_id: int, body: ChangeDecision, rt: RuntimeDep,
+def decide_change(change_id: DbId, body: ChangeDecision, rt: RuntimeDep,
                   actor: Annotated[Principal, Depends(require("lists.decide"))]) -> dict:
     with rt.uow() as s:
         change = lists.decide_change(s, actor=actor, change_id=change_id, approve=body.approve,

@@ -11,8 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from chengxin.web import (pages_department, pages_individual, pages_public, pages_staff,
-                          pages_tail)
+from chengxin.web import pages_department, pages_individual, pages_public, pages_staff, pages_tail
 
 STATIC_DIR = Path(__file__).parent / "static"
 

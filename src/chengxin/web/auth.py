@@ -37,6 +37,10 @@ class PageForbidden(Exception):
         self.message = message
 
 
+TOTP_PENDING = ("本平台要求工作人员使用动态口令登录：请先通过 /api/v1/auth/totp/enrol "
+                "绑定身份验证器应用，或联系管理员。")
+
+
 class CsrfFailed(Exception):
     """A POST without a valid CSRF token."""
 
@@ -71,6 +75,8 @@ def require(request: Request, permission: str) -> Principal:
     who = principal(request)
     if who is PUBLIC_PRINCIPAL:
         raise LoginRequired()
+    if who.totp_pending:
+        raise PageForbidden(TOTP_PENDING)
     if not allowed(who, permission):
         deny(request, who)
     return who
@@ -80,6 +86,8 @@ def require_staff(request: Request) -> Principal:
     who = principal(request)
     if who is PUBLIC_PRINCIPAL:
         raise LoginRequired()
+    if who.totp_pending:
+        raise PageForbidden(TOTP_PENDING)
     if not who.is_staff:
         deny(request, who)
     return who

@@ -7,7 +7,6 @@ import importlib.util
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from chengxin.identity import scrub_text
 from chengxin.records.models import ImportJob

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from chengxin.deps import DbId
 from chengxin.rights.common import own_person, policy
 from chengxin.web import auth
 from chengxin.web.common import CSRF, PageRoute, redirect, render
@@ -132,7 +133,7 @@ def notices(request: Request) -> Response:
 
 
 @router.post("/my/notices/{notice_id}/read")
-def read_notice(request: Request, notice_id: int, _: None = CSRF) -> Response:
+def read_notice(request: Request, notice_id: DbId, _: None = CSRF) -> Response:
     who = _me(request)
     from chengxin import clock
     from chengxin.errors import NotFound
@@ -178,7 +179,7 @@ def create_authorization(request: Request, _: None = CSRF, grantee: str = Form("
 
 
 @router.post("/my/authorizations/{authorization_id}/revoke")
-def revoke_authorization(request: Request, authorization_id: int, _: None = CSRF) -> Response:
+def revoke_authorization(request: Request, authorization_id: DbId, _: None = CSRF) -> Response:
     who = _me(request)
     from chengxin.rights import authorizations
 

@@ -80,8 +80,9 @@ def repair_guide(request: Request) -> Response:
 
 # --- sign in / out ------------------------------------------------------------------
 
-BAD_LOGIN = {"bad_credentials": "登录名或密码错误。",
-             "locked": "连续输错密码次数过多，账号已暂时锁定，请稍后再试。"}
+BAD_LOGIN = {"bad_credentials": "登录名、密码或动态口令错误。",
+             "locked": "连续输错密码次数过多，账号已暂时锁定，请稍后再试。",
+             "totp_required": "请输入身份验证器应用中的 6 位动态口令。"}
 
 
 @router.get("/login")
@@ -91,14 +92,14 @@ def login_form(request: Request, next: str = "") -> Response:
 
 @router.post("/login")
 def login(request: Request, _: None = CSRF, login: str = Form(""), password: str = Form(""),
-          next: str = Form("")) -> Response:
+          totp: str = Form(""), next: str = Form("")) -> Response:
     target = auth.safe_next(next)
     login = login.strip()[:64]
     if not login or not password:
         return render(request, "login.html", {"next": target, "error": "请输入登录名和密码。",
                                               "login": login}, status=400)
     with auth.runtime(request).uow() as s:
-        result = accounts.sign_in(s, login, password[:256])
+        result = accounts.sign_in(s, login, password[:256], totp.strip()[:12] or None)
     if not result.ok or not result.token:
         return render(request, "login.html", {
             "next": target, "login": scrub_text(login),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from chengxin.accounts.principal import Role
+from chengxin.deps import DbId
 from chengxin.identity import scrub_text
 from chengxin.reference import repository as ref
 from chengxin.web import auth, queries
@@ -95,7 +96,7 @@ def objection_queue(request: Request, status: str = "open") -> Response:
 
 
 @router.post("/staff/objections/{objection_id}/decide")
-def decide_objection(request: Request, objection_id: int, _: None = CSRF,
+def decide_objection(request: Request, objection_id: DbId, _: None = CSRF,
                      outcome: str = Form(""), note: str = Form(""),
                      content: str = Form("")) -> Response:
     who = auth.require(request, "objections.decide")
@@ -126,7 +127,7 @@ def repair_queue(request: Request, status: str = "submitted") -> Response:
 
 
 @router.post("/staff/repairs/{repair_id}/decide")
-def decide_repair(request: Request, repair_id: int, _: None = CSRF, outcome: str = Form(""),
+def decide_repair(request: Request, repair_id: DbId, _: None = CSRF, outcome: str = Form(""),
                   reason: str = Form("")) -> Response:
     who = auth.require(request, "repairs.decide")
     from chengxin.rights import repairs
@@ -193,7 +194,7 @@ def held(request: Request) -> Response:
 
 
 @router.post("/staff/held/{held_id}/decide")
-def decide_held(request: Request, held_id: int, _: None = CSRF, outcome: str = Form(""),
+def decide_held(request: Request, held_id: DbId, _: None = CSRF, outcome: str = Form(""),
                 note: str = Form("")) -> Response:
     who = auth.require(request, "holds.decide")
     from chengxin.records.service import decide_held as decide

@@ -5,8 +5,8 @@ Revises: 0006
 Create Date: 2026-11-23 10:12:43.403605
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"

@@ -1,0 +1,1 @@
+"""Operations: backup and restore, field-key rotation, audit checkpoints and export."""
