@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -30,6 +30,32 @@ def get_archive(id_number: str, rt: RuntimeDep,
     with rt.uow() as s:
         person = service.person_by_id_number(s, id_number)
         return service.get_archive(s, actor=actor, person=person, purpose=purpose)
+
+
+@router.get("/persons/{id_number}/archive.{fmt}", response_class=Response)
+def export_archive(id_number: str, fmt: str, rt: RuntimeDep,
+                   actor: Annotated[Principal, Depends(require("archives.read"))],
+                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                   group: Annotated[str | None, Query(max_length=64)] = None,
+                   purpose: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """The archive printed in the layout of the Anyang form (信用档案 + 信用信息记录表)."""
+    from chengxin import clock
+    from chengxin.archives import export
+
+    if fmt not in ("xlsx", "pdf"):
+        raise ValidationFailed("格式应为 xlsx 或 pdf", details=[{"field": "fmt", "message": "xlsx 或 pdf"}])
+    with rt.uow() as s:
+        person = service.person_by_id_number(s, id_number)
+        archive = service.get_archive(s, actor=actor, person=person,
+                                      purpose=purpose or "信用档案导出")
+    form = export.form_data(archive, year=year or clock.today().year, group_code=group)
+    if fmt == "xlsx":
+        body = export.to_xlsx(form)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, media = export.to_pdf(form), "application/pdf"
+    return Response(body, media_type=media, headers={
+        "content-disposition": f'attachment; filename="archive-{form["year"]}.{fmt}"'})
 
 
 class AnnualStatusIn(BaseModel):
