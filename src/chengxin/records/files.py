@@ -197,7 +197,41 @@ def _sheet_name(wb: python_calamine.CalamineWorkbook) -> str:
     raise FileFormatError("Excel 文件中没有可读取的工作表")
 
 
-def _xlsx_lines(path: pathlib.Path) -> _XlsxLines:
+# Above this size a workbook is read with openpyxl's read-only streaming reader: calamine
+# holds the whole sheet in memory (about 256 MB for 200,000 rows × 12 columns here), while
+# openpyxl streams with flat memory. It reads ~7,000 rows/s, still faster than validation
+# and storage consume them, so large imports lose nothing by it.
+STREAM_ABOVE_BYTES = 4 * 1024 * 1024
+
+
+class _XlsxStreamLines:
+    encoding = None
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+
+    def __call__(self) -> Iterator[list[Any]]:
+        import zipfile
+
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            raise FileFormatError("Excel 文件已损坏或不是有效的 .xlsx 文件，"
+                                  "请重新保存后上传") from exc
+        try:
+            names = wb.sheetnames
+            ws = wb[FILL_SHEET] if FILL_SHEET in names else wb.worksheets[0]
+            for row in ws.iter_rows(min_row=1, values_only=True):
+                yield list(row)
+        finally:
+            wb.close()
+
+
+def _xlsx_lines(path: pathlib.Path) -> _XlsxLines | _XlsxStreamLines:
+    if path.stat().st_size > STREAM_ABOVE_BYTES:
+        return _XlsxStreamLines(path)
     return _XlsxLines(path)
 
 
