@@ -68,7 +68,7 @@ def test_masked_public_search(client, users, frozen_clock):
 def test_sign_in_wrong_password_and_sign_out(client, users):
     users.add("rev", "reviewer")
     bad = sign_in(client, "rev", "wrong-password")
-    assert bad.status_code == 401 and "登录名或密码错误" in bad.text
+    assert bad.status_code == 401 and "登录名、密码或动态口令错误" in bad.text
     ok = sign_in(client, "rev", PASSWORD)
     assert ok.status_code == 303 and ok.headers["location"] == "/staff"
     cookie = ok.headers["set-cookie"]
