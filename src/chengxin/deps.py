@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from starlette.concurrency import run_in_threadpool
 
 from chengxin.accounts import service as accounts
 from chengxin.accounts.permissions import PERMISSIONS, ensure
@@ -16,7 +17,7 @@ from chengxin.errors import Forbidden, Unauthorized
 from chengxin.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
@@ -43,38 +44,49 @@ def _bearer(request: Request) -> str | None:
 API_KEY_TTL = 10.0
 
 
-def _cached_key_principal(rt: Runtime, token: str) -> Principal | None:
+def _cached_key(rt: Runtime, token: str) -> tuple[str, Principal | None]:
     cache = rt.caches.setdefault("api_keys", {})
     digest = hash_api_key(token)
     hit = cache.get(digest)
-    now = time.monotonic()
-    if hit and hit[1] > now:
-        return hit[0]
+    return digest, (hit[0] if hit and hit[1] > time.monotonic() else None)
+
+
+def _key_from_db(rt: Runtime, token: str, digest: str) -> Principal | None:
     with rt.uow() as session:
         principal = accounts.principal_from_api_key(session, token)
     if principal is not None:
+        cache = rt.caches.setdefault("api_keys", {})
         if len(cache) > 10_000:
             cache.clear()
-        cache[digest] = (principal, now + API_KEY_TTL)
+        cache[digest] = (principal, time.monotonic() + API_KEY_TTL)
     return principal
 
 
-def optional_principal(request: Request, rt: RuntimeDep) -> Principal:
+def _token_from_db(rt: Runtime, token: str) -> Principal | None:
+    with rt.uow() as session:
+        return accounts.principal_from_token(session, token)
+
+
+async def optional_principal(request: Request, rt: RuntimeDep) -> Principal:
+    # Async, so that a cached API key (the check path) costs no thread-pool hop; database
+    # reads go to the thread pool.
     token = _bearer(request)
     if token is None:
         return PUBLIC_PRINCIPAL
     if token.startswith(API_KEY_PREFIX):
-        principal = _cached_key_principal(rt, token)
+        digest, principal = _cached_key(rt, token)
+        if principal is None:
+            principal = await run_in_threadpool(_key_from_db, rt, token, digest)
     else:
-        with rt.uow() as session:
-            principal = accounts.principal_from_token(session, token)
+        principal = await run_in_threadpool(_token_from_db, rt, token)
     if principal is None:
         raise Unauthorized("凭据无效或已过期")
     request.state.principal = principal
     return principal
 
 
-def current_principal(principal: Annotated[Principal, Depends(optional_principal)]) -> Principal:
+async def current_principal(
+        principal: Annotated[Principal, Depends(optional_principal)]) -> Principal:
     if principal is PUBLIC_PRINCIPAL:
         raise Unauthorized("需要登录或 API 密钥")
     return principal
@@ -87,7 +99,7 @@ def require(permission: str) -> Callable[..., Principal]:
     if permission not in PERMISSIONS:
         raise KeyError(permission)
 
-    def _dep(principal: CurrentPrincipal) -> Principal:
+    async def _dep(principal: CurrentPrincipal) -> Principal:
         if principal.totp_pending:
             # CHENGXIN_REQUIRE_TOTP_FOR_STAFF: only /auth/totp/* (no permission) until enrolled
             raise Forbidden("请先绑定动态口令（POST /api/v1/auth/totp/enrol）",
