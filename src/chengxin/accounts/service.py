@@ -122,16 +122,7 @@ def sign_in(session: Session, login: str, password: str, totp_code: str | None =
                outcome="denied", details={"reason": "locked"})
         return SignIn(False, reason="locked", user_id=user.id)
     if not user.active or not security.verify_password(user.password_hash, password):
-        user.failed_attempts += 1
-        details: dict = {"reason": "bad_password" if user.active else "inactive",
-                         "failed_attempts": user.failed_attempts}
-        if user.failed_attempts >= settings.lockout_threshold:
-            user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
-            user.failed_attempts = 0
-            details["locked_until"] = user.locked_until.isoformat()
-        record(session, actor, "auth.login", object_type="user", object_id=user.id,
-               outcome="failed", details=details)
-        return SignIn(False, reason="bad_credentials", user_id=user.id)
+        return _failed(session, actor, user, "bad_password" if user.active else "inactive")
     factor = totp.second_factor(session, user, totp_code)
     if factor == "required":
         # The password was right: say a code is needed (the counter is left as it is).
@@ -139,15 +130,7 @@ def sign_in(session: Session, login: str, password: str, totp_code: str | None =
                outcome="failed", details={"reason": "totp_required"})
         return SignIn(False, reason="totp_required", user_id=user.id)
     if factor == "bad":
-        user.failed_attempts += 1
-        details = {"reason": "bad_totp", "failed_attempts": user.failed_attempts}
-        if user.failed_attempts >= settings.lockout_threshold:
-            user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
-            user.failed_attempts = 0
-            details["locked_until"] = user.locked_until.isoformat()
-        record(session, actor, "auth.login", object_type="user", object_id=user.id,
-               outcome="failed", details=details)
-        return SignIn(False, reason="bad_credentials", user_id=user.id)
+        return _failed(session, actor, user, "bad_totp")
     user.failed_attempts = 0
     user.locked_until = None
     user.last_login_at = now
@@ -159,6 +142,21 @@ def sign_in(session: Session, login: str, password: str, totp_code: str | None =
     record(session, actor, "auth.login", object_type="user", object_id=user.id)
     return SignIn(True, token=token, expires_in=ttl, user_id=user.id,
                   totp_enrolment_required=totp.enrolment_pending(user, settings))
+
+
+def _failed(session: Session, actor: Principal, user: User, reason: str) -> SignIn:
+    """Count a failed sign-in (wrong password or wrong code); lock the account when the
+    threshold is reached. The caller commits, so the count survives the refusal."""
+    settings = runtime_of(session).settings
+    user.failed_attempts += 1
+    details: dict = {"reason": reason, "failed_attempts": user.failed_attempts}
+    if user.failed_attempts >= settings.lockout_threshold:
+        user.locked_until = clock.now() + dt.timedelta(minutes=settings.lockout_minutes)
+        user.failed_attempts = 0
+        details["locked_until"] = user.locked_until.isoformat()
+    record(session, actor, "auth.login", object_type="user", object_id=user.id,
+           outcome="failed", details=details)
+    return SignIn(False, reason="bad_credentials", user_id=user.id)
 
 
 def _anon(login: str) -> Principal:
