@@ -13,6 +13,11 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Full years of a person born on `birth`, on `day` (29 February counts from 1 March)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
 def period_bounds(day: dt.date, cadence: str) -> tuple[dt.date, dt.date]:
     """The [start, end] of the monthly / quarterly / yearly period that contains `day`."""
     if cadence == "monthly":

@@ -22,6 +22,7 @@ from chengxin.accounts.principal import Principal, Role
 from chengxin.archives import evidence as store
 from chengxin.archives.models import ANNUAL_STATUSES, AnnualStatus, EvidenceFile
 from chengxin.audit.service import record as audit
+from chengxin.dates import age_on
 from chengxin.errors import AppError, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, normalize_id_number
 from chengxin.records.models import CreditRecord, GroupMembership, RecordVersion
@@ -115,7 +116,7 @@ def get_archive(session: Session, *, actor: Principal, person: Person,
             "id_number_masked": person.id_masked,
             "sex": person.sex, "sex_label": "男" if person.sex == "M" else "女",
             "birth_date": person.birth_date.isoformat(),
-            "age": _age(person.birth_date, today),
+            "age": age_on(person.birth_date, today),
             "region_code": person.region_code,
         },
         "memberships": memberships,
@@ -133,10 +134,6 @@ def get_archive(session: Session, *, actor: Principal, person: Person,
     log_query(session, actor=actor, person_id=person.id, channel="staff", what="archive",
               purpose=purpose or "信用档案查询")
     return out
-
-
-def _age(born: dt.date, today: dt.date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _memberships(session: Session, person_id: int) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from chengxin.disclosure.rules import SHOWN_STATUSES
 from chengxin.identity import mask_id_number, mask_name, scrub_text
 from chengxin.records.models import CreditRecord, RecordVersion
 from chengxin.reference.models import CatalogItem, Department
-from chengxin.sanctions.policy import LIGHT_FOR_MINORS
+from chengxin.sanctions.policy import minor_light
 from chengxin.subjects.models import Organization, Person
 
 KIND_FILTERS = {
@@ -58,18 +58,12 @@ def search(session: Session, kind: str, q: str | None, *, limit: int = 50,
     rows = session.execute(stmt.offset(offset).limit(limit * 2 + 10)).all()
     items = []
     for rec, item_name, severity, dept_name, birth, pname, oname, uscc, payload in rows:
-        if birth is not None and _minor_light(birth, rec.decision_date, severity):
+        if birth is not None and minor_light(birth, rec.decision_date, severity):
             continue
         items.append(_item(rec, item_name, dept_name, pname, payload, oname, uscc))
         if len(items) >= limit:
             break
     return {"items": items, "count": len(items), "as_of": today.isoformat()}
-
-
-def _minor_light(birth, decision_date, severity) -> bool:  # type: ignore[no-untyped-def]
-    age = decision_date.year - birth.year - (
-        (decision_date.month, decision_date.day) < (birth.month, birth.day))
-    return age < 18 and severity in LIGHT_FOR_MINORS
 
 
 def _item(rec: CreditRecord, item_name: str, dept_name: str, pname: str | None,

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chengxin.sanctions.policy import LIGHT_FOR_MINORS
+from chengxin.dates import age_on
+from chengxin.sanctions.policy import minor_light
 
 SHOWN_STATUSES = ("active", "under_objection", "corrected")
-
-
-def age_on(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def effective_status(status: str, display_until: dt.date | None, today: dt.date) -> str:
@@ -32,6 +29,6 @@ def is_public(*, status: str, visibility: str, display_until: dt.date | None,
     if birth is not None:
         if age_on(birth, today) < public_min_age:
             return False  # nothing about a child under 14 is ever public (PIPL art. 28, 31)
-        if age_on(birth, decision_date) < 18 and severity in LIGHT_FOR_MINORS:
+        if minor_light(birth, decision_date, severity):
             return False  # a minor's light dishonesty is never disclosed
     return True

@@ -29,10 +29,6 @@ CREDIT_STATUS = {"trustworthy": "守信", "warning": "警示", "serious_dishones
                  "unknown": "无记录"}
 
 
-def _age(birth: dt.date, on: dt.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 def _visible(audience: str, rec: CreditRecord, visibility: str, severity: str | None,
              person: Person, today: dt.date) -> bool:
     """The person sees all of their record but what was deleted as wrong; a third party
@@ -44,13 +40,11 @@ def _visible(audience: str, rec: CreditRecord, visibility: str, severity: str | 
         return False
     if effective_status(rec.status, rec.display_until, today) not in SHOWN_STATUSES:
         return False
-    minor_light = (_age(person.birth_date, rec.decision_date) < 18
-                   and severity in sanction_policy.LIGHT_FOR_MINORS)
-    return not minor_light
+    return not sanction_policy.minor_light(person.birth_date, rec.decision_date, severity)
 
 
 def build(session: Session, person: Person, *, kind: str, audience: str,
-          id18: str | None) -> dict[str, Any]:
+          id18: str) -> dict[str, Any]:
     today = clock.today()
     rows = session.execute(
         select(CreditRecord, CatalogItem, Department.name, RecordVersion.payload)
@@ -82,8 +76,7 @@ def build(session: Session, person: Person, *, kind: str, audience: str,
         "as_of": today.isoformat(),
         "identity": {
             "name": person.name if audience != "public" else mask_name(person.name, "public"),
-            "id_number_masked": mask_id_number(id18, "public") if id18 else person.id_masked[:4]
-            + "*" * 10 + person.id_masked[-4:],
+            "id_number_masked": mask_id_number(id18, "public"),
             "sex": {"M": "男", "F": "女"}.get(person.sex, ""),
             "birth_year": person.birth_date.year,
         },

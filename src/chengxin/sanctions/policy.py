@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from chengxin.dates import add_months
+from chengxin.dates import add_months, age_on
 
 DECISION_ORDER = ("deny", "review", "facilitate", "allow")  # strongest first
 CLEAN_YEARS = 3
@@ -18,6 +18,12 @@ CLEAN_YEARS = 3
 # a credit office may narrow this to {"minor"}.
 LIGHT_FOR_MINORS = frozenset({"minor", "general"})
 ADULT_AGE = 18
+
+
+def minor_light(birth: dt.date, decision_date: dt.date, severity: str | None) -> bool:
+    """Light dishonesty of a person who was a minor at the time: never disclosed, never
+    used for punishment."""
+    return age_on(birth, decision_date) < ADULT_AGE and severity in LIGHT_FOR_MINORS
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chengxin.archives.models import AnnualStatus
+from chengxin.dates import age_on
 from chengxin.records.models import CreditRecord, GroupMembership
 from chengxin.reference.models import CatalogItem
 from chengxin.sanctions.models import ListEntry
@@ -18,10 +18,6 @@ _ANNUAL = {"trustworthy": "trustworthy", "warning": "warning",
            "serious_dishonesty": "serious_dishonesty"}
 
 
-def _age(birth: dt.date, on: dt.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 def check_facts(session: Session, person: Person | None) -> CheckFacts:
     if person is None:
         return CheckFacts(known=False)
@@ -30,7 +26,7 @@ def check_facts(session: Session, person: Person | None) -> CheckFacts:
                CreditRecord.decision_date, CreditRecord.display_until)
         .join(CatalogItem, CatalogItem.code == CreditRecord.item_code)
         .where(CreditRecord.person_id == person.id))
-    records = [RecordFact(rid, sev, pol, st, dd, du, _age(person.birth_date, dd))
+    records = [RecordFact(rid, sev, pol, st, dd, du, age_on(person.birth_date, dd))
                for rid, sev, pol, st, dd, du in rows]
     entries = session.execute(
         select(ListEntry, CreditRecord.status)
