@@ -35,6 +35,11 @@ class Principal:
     totp_pending: bool = False
 
     @property
+    def name(self) -> str:
+        """How the actor is written into history rows (versions, states, events)."""
+        return self.label or str(self.id)
+
+    @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 

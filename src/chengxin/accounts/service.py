@@ -194,7 +194,7 @@ def create_api_key(session: Session, *, actor: Principal, department_code: str,
     key, prefix, key_hash = security.new_api_key()
     row = ApiKey(prefix=prefix, key_hash=key_hash, department_code=department_code,
                  name=(name or f"{department_code} system")[:100], created_at=clock.now(),
-                 created_by=actor.label or str(actor.id))
+                 created_by=actor.name)
     session.add(row)
     session.flush()
     record(session, actor, "apikey.create", object_type="api_key", object_id=row.id,

@@ -302,7 +302,7 @@ def determine_annual_status(session: Session, *, actor: Principal, person: Perso
         .with_for_update()))
     row = AnnualStatus(person_id=person.id, year=year, status=status, group_code=group_code,
                        department_code=dept, basis=basis, evidence_ids=ids, decided_at=now,
-                       decided_by=actor.label or str(actor.id))
+                       decided_by=actor.name)
     session.add(row)
     session.flush()
     for old in previous:

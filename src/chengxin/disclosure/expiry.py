@@ -24,7 +24,7 @@ def run_expiry(session: Session, *, actor: Principal) -> dict[str, Any]:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
     today, now = clock.today(), clock.now()
-    label = actor.label or str(actor.id)
+    label = actor.name
     due = and_(CreditRecord.status.in_(("active", "corrected")),
                CreditRecord.display_until.is_not(None), CreditRecord.display_until < today)
     states = session.execute(insert(RecordState).from_select(

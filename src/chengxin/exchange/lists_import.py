@@ -176,5 +176,5 @@ def _remove(session: Session, actor: Principal, dept: str, removed: list[tuple[i
             results[n] = RowResult(n, "updated", rid)
     if to_delete:
         change_status(session, sorted(set(to_delete)), "deleted",
-                      reason="法院决定移出失信被执行人名单", actor=actor.label or str(actor.id))
+                      reason="法院决定移出失信被执行人名单", actor=actor.name)
 

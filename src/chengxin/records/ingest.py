@@ -152,7 +152,7 @@ class _Batch:
         self.source = source
         self.ctx = ctx
         self.now = clock.now()
-        self.actor_label = actor.label or str(actor.id)
+        self.actor_label = actor.name
         self.persons: dict[str, tuple[int, str]] = {}  # id18 -> (person id, known name)
         self.new_record_ids: list[int] = []
         self.policy = policy_from(str(self.rt.settings.reference_dir))
@@ -533,7 +533,7 @@ def _record_submissions(session: Session, actor: Principal, department_code: str
         counts[0] += 1
         counts[1] += res.status in ("created", "updated", "unchanged")
     now = clock.now()
-    label = actor.label or str(actor.id)
+    label = actor.name
     session.execute(insert(Submission), [
         {"department_code": department_code, "group_code": g, "channel": channel, "at": now,
          "rows": n, "accepted": a, "actor": label} for g, (n, a) in per_group.items()])

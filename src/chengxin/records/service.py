@@ -121,7 +121,7 @@ def decide_held(session: Session, *, actor: Principal, held_id: int, outcome: st
         raise ValidationFailed("outcome 应为 accepted 或 rejected", details=[
             {"field": "outcome", "message": "应为 accepted 或 rejected"}])
     held.status, held.decided_at = outcome, clock.now()
-    held.decided_by = actor.label or str(actor.id)
+    held.decided_by = actor.name
     result: dict[str, Any] = {"id": held.id, "status": outcome}
     if outcome == "accepted":
         rt = runtime_of(session)

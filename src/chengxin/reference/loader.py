@@ -110,7 +110,7 @@ def load_reference(session: Session, directory: Path, *, actor: Principal) -> di
     )
     digest = files_digest(directory)
     session.add(ReferenceLoad(loaded_at=clock.now(), digest=digest,
-                              actor=actor.label or str(actor.id), counts=counts))
+                              actor=actor.name, counts=counts))
     record(session, actor, "reference.load", object_type="reference", object_id=digest[:16],
            details=counts)
     session.flush()

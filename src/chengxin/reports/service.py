@@ -52,7 +52,7 @@ def issue(session: Session, *, actor: Principal, person: Person, kind: str, audi
     doc["signature"] = signing.sign(rt.keys, doc)
     session.add(IssuedReport(
         report_no=report_no, kind=kind, audience=audience, person_id=person.id,
-        issued_to=actor.label or str(actor.id), issued_to_key=f"{actor.kind}:{actor.id}",
+        issued_to=actor.name, issued_to_key=f"{actor.kind}:{actor.id}",
         organization=actor.organization, purpose=purpose, authorization_id=authorization_id,
         issued_at=now, code_hash=rt.blind.digest(f"{report_no}:{code}", domain=CODE_DOMAIN),
         payload=doc, signature=doc["signature"]["value"], key_id=doc["signature"]["key_id"]))

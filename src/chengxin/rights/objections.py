@@ -26,9 +26,6 @@ OUTCOMES = ("corrected", "upheld", "deleted")
 CORRECTABLE = {"content", "legal_basis", "decision_date", "valid_until", "attributes"}
 
 
-def _label(actor: Principal) -> str:
-    return actor.label or str(actor.id)
-
 
 def file_objection(session: Session, *, actor: Principal, record_id: int, reason: str,
                    evidence_ids: list[int]) -> Objection:
@@ -43,12 +40,12 @@ def file_objection(session: Session, *, actor: Principal, record_id: int, reason
         record_id=rec.id, person_id=rec.person_id, department_code=rec.department_code,
         reason=reason, evidence_ids=evidence_ids, status="open",
         due_date=workdays_after(session, today, policy(session).objections.decide_workdays),
-        previous_status=rec.status, created_at=clock.now(), created_by=_label(actor))
+        previous_status=rec.status, created_at=clock.now(), created_by=actor.name)
     session.add(objection)
     session.flush()
     # 异议标注: marked at once, wherever the record is shown.
     change_status(session, [rec.id], "under_objection", reason=f"异议 {objection.id} 受理",
-                  actor=_label(actor))
+                  actor=actor.name)
     notify(session, rec.person_id or 0, kind="objection_received", title="异议申请已受理",
            body=f"您对记录 {rec.id} 提出的异议已受理，将于 {objection.due_date.isoformat()} 前作出处理。",
            object_type="objection", object_id=objection.id)
@@ -76,12 +73,12 @@ def request_review(session: Session, *, actor: Principal, objection_id: int,
         evidence_ids=[], status="open", review_of=first.id,
         due_date=workdays_after(session, clock.today(), policy(session).objections.review_workdays),
         previous_status=rec.status if rec else "active", created_at=clock.now(),
-        created_by=_label(actor))
+        created_by=actor.name)
     session.add(review)
     session.flush()
     if rec is not None and rec.status not in ("deleted",):
         change_status(session, [rec.id], "under_objection", reason=f"复核 {review.id} 受理",
-                      actor=_label(actor))
+                      actor=actor.name)
     audit(session, actor, "objection.review", object_type="objection", object_id=review.id,
           subject_person_id=person_id, details={"review_of": first.id})
     return review
@@ -100,7 +97,7 @@ def decide(session: Session, *, actor: Principal, objection_id: int, outcome: st
             {"field": "outcome", "message": "应为 corrected、upheld 或 deleted"}])
     rec = session.get(CreditRecord, objection.record_id)
     assert rec is not None  # FK
-    label = _label(actor)
+    label = actor.name
     if outcome == "corrected":
         _correct(session, rec, correction or {}, label, objection.id)
         change_status(session, [rec.id], "corrected", reason=f"异议 {objection.id}：更正",

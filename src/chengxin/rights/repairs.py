@@ -25,9 +25,6 @@ from chengxin.sanctions.models import ListEntry
 BROKEN_COMMITMENT_ITEM = "COM-003"  # 违背信用承诺: no commitment route until repaired
 
 
-def _label(actor: Principal) -> str:
-    return actor.label or str(actor.id)
-
 
 def _not_eligible(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("暂不符合信用修复条件", code="not_eligible",
@@ -112,7 +109,7 @@ def decide(session: Session, *, actor: Principal, repair_id: int, outcome: str,
     if outcome == "rejected" and not (reason and reason.strip()):
         raise ValidationFailed("不予修复须说明理由", details=[
             {"field": "reason", "message": "不予修复须说明理由"}])
-    label = _label(actor)
+    label = actor.name
     application.status, application.decision_reason = outcome, (reason or None)
     application.decided_at, application.decided_by = clock.now(), label
     if outcome == "approved":

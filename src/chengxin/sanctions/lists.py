@@ -24,9 +24,6 @@ from chengxin.sanctions.models import ListEntry, ListEvent, PendingListChange
 NOTICE_DAYS = 7
 
 
-def _label(actor: Principal) -> str:
-    return actor.label or str(actor.id)
-
 
 def event(session: Session, entry: ListEntry, name: str, to_status: str, actor: str,
           reason: str | None = None) -> None:
@@ -69,13 +66,13 @@ def sync_from_records(session: Session, record_ids: Sequence[int], *, actor: Pri
             decision_document=rec.document_no, listed_on=rec.decision_date,
             effective_from=rec.decision_date if kind != "black" else None,
             effective_until=rec.valid_until or rec.display_until,
-            status="proposed" if kind == "black" else "active", proposed_by=_label(actor),
+            status="proposed" if kind == "black" else "active", proposed_by=actor.name,
             source=rec.source, created_at=now, updated_at=now)
         session.add(entry)
         session.flush()
         ev = ListEvent(entry_id=entry.id, event="proposed" if kind == "black" else "listed",
                        from_status=None, to_status=entry.status, at=now,
-                       actor=_label(actor), reason=f"由记录 {rec.id} 生成")
+                       actor=actor.name, reason=f"由记录 {rec.id} 生成")
         session.add(ev)
         session.flush()
         emit(session, "list_event", [ev.id], entry.department_code)
@@ -107,7 +104,7 @@ def _entry(session: Session, entry_id: int) -> ListEntry:
 
 
 def _second_person(maker: str, actor: Principal) -> None:
-    if maker == _label(actor):
+    if maker == actor.name:
         raise Forbidden("须由另一名工作人员复核 (双人复核)", code="same_person")
 
 
@@ -119,9 +116,9 @@ def approve_listing(session: Session, *, actor: Principal, entry_id: int,
     if entry.status != "proposed":
         raise Conflict("该条目不在待复核状态", code="not_proposed")
     _second_person(entry.proposed_by, actor)
-    entry.approved_by = _label(actor)
+    entry.approved_by = actor.name
     entry.effective_from = max(entry.listed_on, clock.today()) + dt.timedelta(days=NOTICE_DAYS)
-    event(session, entry, "approved", "active", _label(actor), note)
+    event(session, entry, "approved", "active", actor.name, note)
     audit(session, actor, "list.approve", object_type="list_entry", object_id=entry.id,
           subject_person_id=entry.person_id,
           details={"list": entry.list_type, "effective_from": entry.effective_from.isoformat()})
@@ -133,7 +130,7 @@ def reject_listing(session: Session, *, actor: Principal, entry_id: int, reason:
     if entry.status != "proposed":
         raise Conflict("该条目不在待复核状态", code="not_proposed")
     _second_person(entry.proposed_by, actor)
-    event(session, entry, "rejected", "rejected", _label(actor), reason)
+    event(session, entry, "rejected", "rejected", actor.name, reason)
     audit(session, actor, "list.reject", object_type="list_entry", object_id=entry.id,
           subject_person_id=entry.person_id)
     return entry
@@ -148,7 +145,7 @@ def propose_removal(session: Session, *, actor: Principal, entry_id: int,
             PendingListChange.entry_id == entry.id, PendingListChange.status == "pending")):
         raise Conflict("已有待复核的移出申请", code="pending_exists")
     change = PendingListChange(entry_id=entry.id, action="remove", reason=reason,
-                               proposed_by=_label(actor), proposed_by_id=actor.id,
+                               proposed_by=actor.name, proposed_by_id=actor.id,
                                proposed_at=clock.now(), status="pending")
     session.add(change)
     session.flush()
@@ -166,10 +163,10 @@ def decide_change(session: Session, *, actor: Principal, change_id: int, approve
         raise Conflict("该申请已处理", code="already_decided")
     _second_person(change.proposed_by, actor)
     change.status = "approved" if approve else "rejected"
-    change.decided_by, change.decided_at = _label(actor), clock.now()
+    change.decided_by, change.decided_at = actor.name, clock.now()
     entry = _entry(session, change.entry_id)
     if approve:
-        end(session, entry, "decision", _label(actor), change.reason)
+        end(session, entry, "decision", actor.name, change.reason)
     audit(session, actor, "list.removal_decided", object_type="list_entry", object_id=entry.id,
           subject_person_id=entry.person_id, details={"approved": approve, "change": change.id})
     return change
@@ -191,7 +188,7 @@ def set_suspended(session: Session, *, actor: Principal, entry_id: int, suspende
     if not suspended and entry.status != "suspended":
         raise Conflict("该条目未被暂停", code="not_suspended")
     event(session, entry, "suspended" if suspended else "resumed",
-          "suspended" if suspended else "active", _label(actor), reason)
+          "suspended" if suspended else "active", actor.name, reason)
     audit(session, actor, "list.suspend" if suspended else "list.resume",
           object_type="list_entry", object_id=entry.id, subject_person_id=entry.person_id)
     return entry

@@ -68,7 +68,7 @@ def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: A
     session.add(Check(id=check_id, department_code=actor.department_code or "", scenario=scenario,
                       person_id=person.id if person else None, status=status, decision=decision,
                       measures=[m["code"] for m in measures], lists=[e["type"] for e in lists],
-                      at=clock.now(), actor=actor.label or str(actor.id)))
+                      at=clock.now(), actor=actor.name))
     if person is not None:
         log_query(session, actor=actor, person_id=person.id, channel="check", what="check",
                   purpose=purpose or scenario)
@@ -99,7 +99,7 @@ def feedback(session: Session, *, actor: Principal, check_id: str, applied: Iter
     now = clock.now()
     fb = CheckFeedback(check_id=check_id, department_code=check.department_code,
                        scenario=check.scenario, applied=codes, note=(note or None), at=now,
-                       actor=actor.label or str(actor.id))
+                       actor=actor.name)
     session.add(fb)
     session.flush()
     if codes:

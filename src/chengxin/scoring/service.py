@@ -264,7 +264,7 @@ def _recompute(session: Session, *, actor: Principal, rules: ScoringRules,
     now, today = clock.now(), clock.today()
     run = ScoreRun(scope="all" if person_id is None else "person", started_at=now,
                    rules_digest=rules.digest, as_of=today, persons=0, items=0,
-                   actor=actor.label or str(actor.id))
+                   actor=actor.name)
     session.add(run)
     session.flush()
     for table in (_si, _ps):

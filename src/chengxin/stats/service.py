@@ -167,7 +167,7 @@ def nil_report(session: Session, *, actor: Principal, group_code: str) -> dict[s
         raise Forbidden("本部门不负责该重点人群", code="not_responsible")
     now = clock.now()
     sub = Submission(department_code=dept, group_code=group_code, channel="nil", at=now,
-                     rows=0, accepted=0, actor=actor.label or str(actor.id))
+                     rows=0, accepted=0, actor=actor.name)
     session.add(sub)
     session.flush()
     start, end = period_bounds(clock.today(), cadence)
