@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # This platform's id in the exchange (default: the code of its lowest credit office).
     platform_id: str | None = None
 
+    # The check path keeps a person's facts this long; another worker process's write is
+    # seen within it (this process's own writes at once). 0: read them on every check.
+    check_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+
     token_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     lockout_threshold: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)

@@ -37,6 +37,9 @@ class Runtime:
             yield session
 
     def dispose(self) -> None:
+        check_engine = self.caches.pop("check_engine", None)  # sanctions.fastpath
+        if check_engine is not None:
+            check_engine.close()
         self.engine.dispose()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from chengxin import clock
 from chengxin.accounts.principal import Principal, Role
 from chengxin.audit.service import record
+from chengxin.db import bulk_insert
 from chengxin.errors import TooMany, ValidationFailed
 from chengxin.reference.models import Department
 from chengxin.rights.models import QueryAlert, QueryLog
@@ -76,12 +77,8 @@ def log_query(
     key = actor_key(actor)
     if channel == "third_party":
         _rate_limit(session, key, now, policy.third_party_per_minute)
-    row = QueryLog(
-        person_id=person_id, at=now, channel=channel, actor=(actor.label or key)[:100],
-        actor_key=key[:80], organization=_organization(session, actor),
-        purpose=(purpose or None) and purpose.strip()[:200], what=what[:32],
-        authorization_id=authorization_id,
-    )
+    row = QueryLog(**_values(session, actor, person_id, now, channel, what, purpose,
+                             authorization_id))
     session.add(row)
     session.flush()
     # Unusual patterns are a question about people: a department's business system checks
@@ -90,6 +87,42 @@ def log_query(
     if channel != "self" and actor.kind != "api_key":
         _watch(session, actor, key, now, policy)
     return row
+
+
+def log_many(session: Session, reads: list[tuple[Principal, int, str, str, str | None]]) -> None:
+    """Register many reads at once — (actor, person_id, channel, what, purpose) each — in
+    one multi-row INSERT: the check path's group commit. Rate-limited channels are read
+    one at a time through `log_query`, which may refuse them."""
+    if not reads:
+        return
+    if any(r[2] == "third_party" or r[2] not in CHANNELS for r in reads):
+        raise ValueError("log_many takes no rate-limited or unknown channel")  # programming error
+    now = clock.now()
+    organizations: dict[str, str | None] = {}  # one lookup per actor, not per read
+    for actor, *_ in reads:
+        if actor_key(actor) not in organizations:
+            organizations[actor_key(actor)] = _organization(session, actor)
+    bulk_insert(session.connection(), QueryLog.__table__, [
+        _values(session, actor, pid, now, channel, what, purpose, None,
+                organizations[actor_key(actor)])
+        for actor, pid, channel, what, purpose in reads])
+    watched = {actor_key(a): a for a, _, channel, _, _ in reads
+               if channel != "self" and a.kind != "api_key"}
+    if watched:
+        policy = query_policy(session)
+        for key, actor in watched.items():
+            _watch(session, actor, key, now, policy)
+
+
+def _values(session: Session, actor: Principal, person_id: int, now: dt.datetime, channel: str,
+            what: str, purpose: str | None, authorization_id: int | None,
+            organization: str | None = None) -> dict[str, Any]:
+    key = actor_key(actor)
+    return {"person_id": person_id, "at": now, "channel": channel,
+            "actor": (actor.label or key)[:100], "actor_key": key[:80],
+            "organization": organization or _organization(session, actor),
+            "purpose": (purpose or None) and purpose.strip()[:200], "what": what[:32],
+            "authorization_id": authorization_id}
 
 
 def _rate_limit(session: Session, key: str, now: dt.datetime, per_minute: int) -> None:

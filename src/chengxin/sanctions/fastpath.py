@@ -1,0 +1,467 @@
+"""The check as department systems call it: many requests, batched reads, group commit.
+
+A department's business system calls `POST /api/v1/check` on every application it
+processes. Done one request at a time, each check costs a transaction and a dozen
+statements. Here the same rules (`service.validate_request`, `service.decide`,
+`service.store`) run with three changes:
+
+* **Facts in memory, briefly.** A person's facts (records, list entries, yearly statuses)
+  are kept for `CHENGXIN_CHECK_CACHE_SECONDS` (default 1 s), keyed by the blind index of the ID number. A commit
+  in this process that writes any table a check reads clears them at once (engine
+  events, see `_watch_writes`); a commit in another worker process is seen within the
+  TTL. The decided answer is kept with the facts for the same scenario and day.
+* **Batched reads.** Persons not in memory are loaded together: while one load runs,
+  the requests that arrive queue up and go in the next, one query per table for all.
+* **Group commit.** The check rows, query-log rows and audit entries of all requests
+  waiting at that moment are written in one transaction. A response is sent only after
+  its rows are committed, so no answer is ever given that the log does not hold.
+
+Everything unusual — a user token instead of an API key, a key not yet verified, a
+missing permission, a body that is not a JSON object, invalid input — goes to the
+general route (`sanctions/api.py`) unchanged, which answers with the same error format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from chengxin import clock
+from chengxin.accounts.permissions import allowed
+from chengxin.accounts.principal import Principal
+from chengxin.accounts.security import API_KEY_PREFIX, hash_api_key
+from chengxin.db import checkpoint, make_engine, make_read_engine, make_sessionmaker, unit_of_work
+from chengxin.errors import ValidationFailed
+from chengxin.reference import repository as reference
+from chengxin.reference.cache import cached
+from chengxin.runtime import Runtime
+from chengxin.sanctions import service
+from chengxin.sanctions.policy import CheckFacts
+from chengxin.sanctions.repository import PersonRef, facts_for, persons_by_hash
+from chengxin.subjects.service import ID_DOMAIN
+
+log = logging.getLogger("chengxin")
+
+CHECK_PATH = "/api/v1/check"
+MAX_CACHED = 100_000     # persons kept; beyond it the oldest half is dropped
+MAX_BATCH = 512          # requests per read batch or per group commit
+MAX_BODY = 16 * 1024     # a check body is ~100 bytes; larger ones take the general route
+REFERENCE_TTL = 1.0      # measures and scenarios: as reference/cache.py
+
+# Tables whose writes can change a check's answer.
+WATCHED = frozenset({"credit_records", "record_states", "list_entries", "list_events",
+                     "annual_statuses", "persons", "group_memberships", "change_log",
+                     "catalog_items", "measures", "scenarios", "reference_loads"})
+_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+\"?(\w+)", re.I)
+_DIRTY = "check_facts_dirty"
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@dataclass
+class Entry:
+    """What is known of one ID number: the person (None: not known to the platform),
+    their facts, and answers already decided from those facts."""
+    person: PersonRef | None
+    facts: CheckFacts
+    expires: float
+    answers: dict[tuple[str, Any, int], dict[str, Any]] = field(default_factory=dict)
+
+
+class FactsCache:
+    def __init__(self, ttl: float, limit: int = MAX_CACHED) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self.entries: dict[str, Entry] = {}
+        self.epoch = 0  # bumped by every clear: a load that straddles one is not kept
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Entry | None:
+        entry = self.entries.get(digest)
+        if entry is None or entry.expires < time.monotonic():
+            return None
+        return entry
+
+    def put_all(self, loaded: dict[str, Entry], epoch: int) -> None:
+        with self._lock:
+            if epoch != self.epoch:
+                return
+            if len(self.entries) + len(loaded) > self.limit:
+                # Dicts keep insertion order: drop the older half.
+                for key in list(self.entries)[: len(self.entries) // 2]:
+                    del self.entries[key]
+            self.entries.update(loaded)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.epoch += 1
+            self.entries = {}
+
+
+def _watch_writes(engine: Engine, cache: FactsCache) -> None:
+    """Clear the cache when a transaction of this process that wrote a watched table
+    commits. Statements are matched by their first words; bulk COPY through the driver
+    must call `note_write`."""
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        m = _WRITE.match(statement)
+        if m and m.group(1).lower() in WATCHED:
+            conn.info[_DIRTY] = True
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn):  # type: ignore[no-untyped-def]
+        if conn.info.pop(_DIRTY, False):
+            cache.clear()
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn):  # type: ignore[no-untyped-def]
+        conn.info.pop(_DIRTY, None)
+
+
+def note_write(session: Session) -> None:
+    """For writers that bypass SQLAlchemy's statements (COPY through the driver): mark the
+    transaction as one that changes what checks read."""
+    session.connection().info[_DIRTY] = True
+
+
+# --------------------------------------------------------------------------- batching
+
+
+class Batcher:
+    """Runs `work(items)` in one thread for all the items submitted while the previous
+    batch ran. `work` returns one result per item; an exception instance as a result
+    fails only that item's request."""
+
+    def __init__(self, work: Callable[[list[Any]], Sequence[Any]], name: str) -> None:
+        self.work = work
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending: list[tuple[Any, asyncio.Future]] = []
+        self.running = False
+        self._task: asyncio.Task | None = None
+        self.batches = 0  # counters: how well requests are grouped
+        self.items = 0
+
+    async def submit(self, item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # a new event loop (tests, a restarted server): start over
+            self.loop, self.pending, self.running = loop, [], False
+        future = loop.create_future()
+        self.pending.append((item, future))
+        if not self.running:
+            self.running = True
+            self._task = loop.create_task(self._drain(loop))  # held: tasks are weakly kept
+        return await future
+
+    async def call(self, fn: Callable[[], Any]) -> Any:
+        """Run one function on this batcher's thread (between batches)."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while self.pending and self.loop is loop:
+                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                self.batches += 1
+                self.items += len(batch)
+                try:
+                    results = await loop.run_in_executor(
+                        self.executor, self.work, [item for item, _ in batch])
+                except BaseException as exc:
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            if self.loop is loop:
+                self.running = False
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass
+class _Reference:
+    measures: list[dict[str, Any]]
+    scenarios: set[str]
+    version: int
+    expires: float
+
+
+class CheckEngine:
+    """One per process and runtime: see the module docstring."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.cache = FactsCache(ttl=rt.settings.check_cache_seconds)
+        _watch_writes(rt.engine, self.cache)
+        url = rt.settings.database_url
+        self._own_engines: list[Engine] = []
+        self._checkpointer: _Checkpointer | None = None
+        read_engine = make_read_engine(url) or rt.engine
+        write_engine = rt.engine
+        if rt.engine.dialect.name == "sqlite":
+            # The group commit's own connection, which leaves WAL checkpoints to a
+            # background thread instead of running them inside a commit many wait on.
+            write_engine = make_engine(url, auto_checkpoint=False, pool_size=1)
+            self._own_engines = [read_engine, write_engine]
+            self._checkpointer = _Checkpointer(write_engine)
+        self._reads_from = sessionmaker(read_engine, expire_on_commit=False)
+        self._writes_to = make_sessionmaker(write_engine)
+        self.reads = Batcher(self._load, "check-read")
+        self.writes = Batcher(self._write, "check-write")
+        self._reference: _Reference | None = None
+        self._refreshing = False
+
+    # -- reference data (measures, scenarios) -------------------------------------------
+    def _load_reference(self) -> _Reference:
+        with self.rt.uow() as s:
+            measures = cached(s, "measures", reference.list_measures)
+            scenarios = cached(s, "scenario_codes",
+                               lambda x: {c["code"] for c in reference.list_scenarios(x)})
+        old = self._reference
+        version = old.version + (old.measures is not measures) if old else 0
+        return _Reference(measures, scenarios, version, time.monotonic() + REFERENCE_TTL)
+
+    async def _reference_data(self) -> _Reference:
+        ref = self._reference
+        if ref is None:
+            ref = self._reference = await self.reads.call(self._load_reference)
+        elif ref.expires < time.monotonic() and not self._refreshing:
+            self._refreshing = True
+            try:
+                ref = self._reference = await self.reads.call(self._load_reference)
+            finally:
+                self._refreshing = False
+        return ref
+
+    # -- the request ----------------------------------------------------------------------
+    async def run(self, actor: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        """Answer one check; raises ValidationFailed for invalid input (nothing written)."""
+        ref = await self._reference_data()
+        scenario = body.get("scenario")
+        id18 = service.validate_request(body.get("id_number"), scenario, ref.scenarios)
+        digest = self.rt.blind.digest(id18, domain=ID_DOMAIN)
+        entry = self.cache.get(digest) or await self.reads.submit(digest)
+        today = clock.today()
+        key = (scenario, today, ref.version)
+        decided = entry.answers.get(key)
+        if decided is None:
+            decided = entry.answers[key] = service.decide(
+                id18, entry.person, entry.facts, scenario, ref.measures, today)
+        purpose = body.get("purpose")
+        done, response = service.answered(actor, entry.person, scenario,
+                                          purpose if isinstance(purpose, str) else None, decided)
+        await self.writes.submit(done)
+        return response
+
+    # -- the threads' work ----------------------------------------------------------------
+    def _load(self, digests: list[str]) -> list[Entry]:
+        epoch = self.cache.epoch
+        with self._reads_from() as s:
+            s.info["runtime"] = self.rt
+            persons = persons_by_hash(s, digests)
+            facts = facts_for(s, list(persons.values()))
+            s.rollback()
+        expires = time.monotonic() + self.cache.ttl
+        loaded = {}
+        for d in dict.fromkeys(digests):
+            person = persons.get(d)
+            loaded[d] = Entry(person, facts[person.id] if person else CheckFacts(known=False),
+                              expires)
+        self.cache.put_all(loaded, epoch)
+        return [loaded[d] for d in digests]
+
+    def _store(self, done: list[service.Answered]) -> None:
+        with unit_of_work(self._writes_to) as s:
+            s.info["runtime"] = self.rt
+            service.store(s, done)
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+
+    def _write(self, done: list[service.Answered]) -> list[Any]:
+        try:
+            self._store(done)
+            return [None] * len(done)
+        except Exception:
+            if len(done) == 1:
+                raise
+        # One bad item must not fail the others: write them one by one.
+        results: list[Any] = []
+        for item in done:
+            try:
+                self._store([item])
+                results.append(None)
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def close(self) -> None:
+        self.reads.close()
+        self.writes.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        for engine in self._own_engines:
+            engine.dispose()
+
+
+class _Checkpointer:
+    """SQLite: checkpoints the WAL about once a second while checks are being written."""
+
+    def __init__(self, engine: Engine, every: float = 1.0) -> None:
+        self.engine = engine
+        self.every = every
+        self._dirty = threading.Event()
+        self._stopped = threading.Event()
+        threading.Thread(target=self._run, name="check-checkpoint", daemon=True).start()
+
+    def wrote(self) -> None:
+        self._dirty.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._dirty.set()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._dirty.wait()
+            if self._stopped.wait(self.every):
+                return
+            self._dirty.clear()
+            with contextlib.suppress(Exception):  # busy now: the next round does it
+                checkpoint(self.engine)
+
+
+def engine_of(rt: Runtime) -> CheckEngine:
+    engine = rt.caches.get("check_engine")
+    if engine is None:
+        engine = rt.caches["check_engine"] = CheckEngine(rt)
+    return engine
+
+
+# --------------------------------------------------------------------------- ASGI
+
+
+class CheckFastPath:
+    """Serves `POST /api/v1/check` for verified department API keys through the engine,
+    ahead of the framework's middleware stack; hands every other case to `fallback`
+    (the whole application), which answers errors in the usual format."""
+
+    def __init__(self, fallback: Callable, runtime: Runtime,
+                 headers: list[tuple[bytes, bytes]]) -> None:
+        self.fallback = fallback
+        self.rt = runtime
+        self.headers = [(b"content-type", b"application/json"), *headers]
+
+    @staticmethod
+    def wants(scope: dict) -> bool:
+        return (scope["type"] == "http" and scope["path"] == CHECK_PATH
+                and scope["method"] == "POST")
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        actor = self._actor(scope)
+        if actor is None:
+            await self.fallback(scope, receive, send)
+            return
+        body, complete = await _read_body(receive)
+        parsed = _json_object(body) if complete else None
+        if parsed is None:
+            await self.fallback(scope, _replay(body, complete, receive), send)
+            return
+        try:
+            answer = await engine_of(self.rt).run(actor, parsed)
+        except ValidationFailed:
+            # The general route gives the same 422 with its details and format.
+            await self.fallback(scope, _replay(body, complete, receive), send)
+            return
+        except Exception as exc:
+            log.error("unhandled %s on POST %s", type(exc).__name__, CHECK_PATH)
+            await self._send(send, 500, orjson.dumps({"error": {
+                "code": "internal_error", "message": "服务器内部错误，请稍后重试", "details": []}}))
+            return
+        await self._send(send, 200, orjson.dumps(answer))
+
+    async def _send(self, send: Callable, status: int, payload: bytes) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*self.headers, (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    def _actor(self, scope: dict) -> Principal | None:
+        """A department API key already verified (and cached) by this process, allowed to
+        run checks; None sends the request the general way, which verifies and caches it."""
+        token = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, rest = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer":
+                    token = rest.strip()
+                break
+        if not token or not token.startswith(API_KEY_PREFIX):
+            return None
+        hit = self.rt.caches.get("api_keys", {}).get(hash_api_key(token))
+        if not hit or hit[1] <= time.monotonic():
+            return None
+        actor: Principal = hit[0]
+        if actor.totp_pending or not allowed(actor, "check.run"):
+            return None
+        return actor
+
+
+async def _read_body(receive: Callable) -> tuple[bytes, bool]:
+    """The request body, up to MAX_BODY; `complete` is False when there is more."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > MAX_BODY:
+            return b"".join(chunks), False
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    with contextlib.suppress(orjson.JSONDecodeError):
+        value = orjson.loads(body)
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _replay(body: bytes, complete: bool, receive: Callable) -> Callable:
+    """A `receive` that gives the app the part of the body already read, then the rest."""
+    sent = False
+
+    async def replayed() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replayed

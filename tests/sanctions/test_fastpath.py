@@ -1,0 +1,201 @@
+"""The batched check path (sanctions/fastpath.py): same answers as the general route,
+every answer written down before it is sent, and no stale facts after a local write."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from chengxin.audit.service import GENESIS, chain_hash
+from chengxin.rights.models import QueryLog
+from chengxin.sanctions import fastpath, service
+from chengxin.sanctions.models import Check
+from tests.conftest import audit_rows
+from tests.records.factories import EDU, pid, teacher_penalty
+
+
+def _check(client, key, n, scenario="civil_service_hiring"):
+    return client.post("/api/v1/check", headers=key,
+                       json={"id_number": pid(n), "scenario": scenario, "purpose": "入职审查"})
+
+
+@pytest.fixture
+def key(client, users):
+    """A department key, verified once by the general route (which caches it)."""
+    k = users.api_key("410522-rsj")
+    assert _check(client, k, 1).status_code == 200
+    return k
+
+
+def _engine(rt) -> fastpath.CheckEngine:
+    return fastpath.engine_of(rt)
+
+
+def test_served_by_the_engine_and_written_down(client, users, rt, key):
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(2)])
+    r = _check(client, key, 2)
+    assert r.status_code == 200
+    a = r.json()
+    assert (a["status"], a["decision"]) == ("warning", "allow")
+    assert a["subject"]["id_number_masked"] == pid(2)[:4] + "*" * 10 + pid(2)[-4:]
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["x-content-type-options"] == "nosniff"  # security headers wrap it too
+    engine = _engine(rt)
+    assert engine.writes.items >= 1  # this one went through the engine
+    with rt.uow() as s:
+        row = s.get(Check, a["check_id"])
+        assert (row.status, row.decision, row.department_code) == ("warning", "allow", "410522-rsj")
+        logged = s.scalar(select(QueryLog).where(QueryLog.person_id == row.person_id))
+        assert (logged.channel, logged.purpose) == ("check", "入职审查")
+        assert logged.organization  # the department's name, shown to the person
+    entry = [e for e in audit_rows(rt, "check.run") if e.object_id == a["check_id"]]
+    assert len(entry) == 1 and entry[0].details["decision"] == "allow"
+
+
+def test_same_answer_as_the_general_route(client, users, rt, key):
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(3)])
+    fast = _check(client, key, 3).json()
+    with rt.uow() as s:
+        slow = service.run_check(s, actor=_actor(rt, key), id_number=pid(3),
+                                 scenario="civil_service_hiring")
+    fast.pop("check_id")
+    slow.pop("check_id")
+    assert fast == slow
+
+
+def _actor(rt, key):
+    from chengxin.accounts.security import hash_api_key
+
+    token = key["Authorization"].removeprefix("Bearer ")
+    return rt.caches["api_keys"][hash_api_key(token)][0]
+
+
+def test_a_local_write_is_seen_at_once(client, users, rt, key):
+    assert _check(client, key, 4).json()["status"] == "unknown"
+    # The person becomes known and gets a record: the next check must see it, within
+    # the cache's lifetime.
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(4)])
+    assert _check(client, key, 4).json()["status"] == "warning"
+
+
+def test_another_process_write_is_seen_within_the_ttl(client, rt, key, monkeypatch):
+    """A write the engine cannot see (here: straight through the driver, as another
+    worker process's would be) shows once the facts' lifetime is over."""
+    import time
+
+    from chengxin.db import make_engine, make_sessionmaker
+    from chengxin.subjects.service import resolve_person
+
+    assert _check(client, key, 5).json()["status"] == "unknown"
+    engine = _engine(rt)
+    other = make_engine(rt.settings.database_url)  # no events of this engine's cache
+    try:
+        with make_sessionmaker(other)() as s:
+            s.info["runtime"] = rt
+            resolve_person(s, pid(5), "张三")
+            s.commit()
+    finally:
+        other.dispose()
+    assert _check(client, key, 5).json()["status"] == "unknown"  # still within the TTL
+    later = time.monotonic() + engine.cache.ttl + 1
+    monkeypatch.setattr(fastpath.time, "monotonic", lambda: later)
+    assert _check(client, key, 5).json()["status"] != "unknown"
+
+
+def test_concurrent_checks_are_grouped_and_all_logged(app, client, users, rt, key):
+    client.post("/api/v1/records", headers=users.api_key(EDU),
+                json=[teacher_penalty(n) for n in range(10, 20)])
+    engine = _engine(rt)
+    before_batches, before_items = engine.writes.batches, engine.writes.items
+    headers = dict(key)
+
+    async def many():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as c:
+            return await asyncio.gather(*(
+                c.post("/api/v1/check", headers=headers,
+                       json={"id_number": pid(10 + k % 10), "scenario": "awards"})
+                for k in range(60)))
+
+    responses = asyncio.run(many())
+    assert [r.status_code for r in responses] == [200] * 60
+    ids = {r.json()["check_id"] for r in responses}
+    assert len(ids) == 60
+    assert engine.writes.items - before_items == 60
+    assert engine.writes.batches - before_batches < 60  # grouped, not one commit each
+    with rt.uow() as s:
+        assert s.scalar(select(func.count()).select_from(Check).where(Check.id.in_(ids))) == 60
+        assert s.scalar(select(func.count()).select_from(QueryLog)
+                        .where(QueryLog.channel == "check")) >= 60
+    entries = audit_rows(rt)
+    assert {e.object_id for e in entries if e.action == "check.run"} >= ids
+    prev = GENESIS
+    for e in entries:  # the chain is intact across group commits
+        assert e.prev_hash == prev and e.hash == chain_hash(prev, {
+            k: getattr(e, k) for k in ("seq", "at", "actor_type", "actor_id", "actor_role",
+                                       "department_code", "action", "object_type", "object_id",
+                                       "subject_person_id", "purpose", "outcome", "details")})
+        prev = e.hash
+
+
+def test_a_failed_write_fails_only_its_own_request(app, client, rt, key, monkeypatch):
+    original = service.store
+
+    def store(session, done):
+        if any(d.purpose == "boom" for d in done):
+            if len(done) > 1:
+                raise RuntimeError("batch refused")  # the whole batch fails first…
+            raise RuntimeError("this one is bad")   # …then only the bad one, alone
+        return original(session, done)
+
+    monkeypatch.setattr(service, "store", store)
+    headers = dict(key)
+
+    async def many():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await asyncio.gather(*(
+                c.post("/api/v1/check", headers=headers,
+                       json={"id_number": pid(30 + k), "scenario": "awards",
+                             "purpose": "boom" if k == 3 else "ok"})
+                for k in range(8)))
+
+    responses = asyncio.run(many())
+    codes = [r.status_code for r in responses]
+    assert codes[3] == 500 and responses[3].json()["error"]["code"] == "internal_error"
+    assert codes[:3] + codes[4:] == [200] * 7
+    good = {r.json()["check_id"] for k, r in enumerate(responses) if k != 3}
+    with rt.uow() as s:
+        assert s.scalar(select(func.count()).select_from(Check).where(Check.id.in_(good))) == 7
+
+
+def test_errors_take_the_general_route(client, users, key):
+    r = client.post("/api/v1/check", headers=key, json={"id_number": "123", "scenario": "x"})
+    assert r.status_code == 422
+    assert {d["field"] for d in r.json()["error"]["details"]} == {"id_number", "scenario"}
+    bad = client.post("/api/v1/check", headers=key, content=b"{not json")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+    arr = client.post("/api/v1/check", headers=key, content=b"[1, 2]")
+    assert arr.status_code == 422
+    big = client.post("/api/v1/check", headers=key, content=b" " * (fastpath.MAX_BODY + 10)
+                      + b'{"id_number": "%s", "scenario": "awards"}' % pid(1).encode())
+    assert big.status_code == 200  # large but valid: the general route answers it
+    wrong = client.post("/api/v1/check", headers={"Authorization": "Bearer cx_nope"},
+                        json={"id_number": pid(1), "scenario": "awards"})
+    assert wrong.status_code == 401
+    users.add("staffer", "reviewer")
+    assert client.post("/api/v1/check", headers=users.headers("staffer"),
+                       json={"id_number": pid(1), "scenario": "awards"}).status_code == 403
+
+
+def test_revoked_key_is_refused_at_once(client, users, key):
+    users.add("keyadmin", "admin")
+    admin = users.headers("keyadmin")
+    keys = client.get("/api/v1/apikeys", headers=admin).json()
+    newest = max(keys, key=lambda k: k["id"])
+    assert client.delete(f"/api/v1/apikeys/{newest['id']}", headers=admin).status_code == 200
+    r = client.post("/api/v1/check", headers=key, json={"id_number": pid(1), "scenario": "awards"})
+    assert r.status_code == 401
