@@ -6,10 +6,11 @@ statements. Here the same rules (`service.validate_request`, `service.decide`,
 `service.store`) run with three changes:
 
 * **Facts in memory, briefly.** A person's facts (records, list entries, yearly statuses)
-  are kept for `CHENGXIN_CHECK_CACHE_SECONDS` (default 1 s), keyed by the blind index of the ID number. A commit
-  in this process that writes any table a check reads clears them at once (engine
-  events, see `_watch_writes`); a commit in another worker process is seen within the
-  TTL. The decided answer is kept with the facts for the same scenario and day.
+  are kept for `CHENGXIN_CHECK_CACHE_SECONDS` (default 1 s), keyed by the blind index
+  of the ID number. A commit in this process that writes any table a check reads clears
+  them at once (engine events, see `_watch_writes`); a commit in another worker process
+  is seen within that time. The decided answer is kept with the facts, per scenario and
+  day.
 * **Batched reads.** Persons not in memory are loaded together: while one load runs,
   the requests that arrive queue up and go in the next, one query per table for all.
 * **Group commit.** The check rows, query-log rows and audit entries of all requests
@@ -227,6 +228,12 @@ class CheckEngine:
             write_engine = make_engine(url, auto_checkpoint=False, pool_size=1)
             self._own_engines = [read_engine, write_engine]
             self._checkpointer = _Checkpointer(write_engine)
+        else:
+            # One connection, no ping before each batch (a round trip per commit): a
+            # connection lost meanwhile fails that batch, whose checks are then retried
+            # one by one on a fresh connection (see _write).
+            write_engine = make_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=False)
+            self._own_engines = [write_engine]
         self._reads_from = sessionmaker(read_engine, expire_on_commit=False)
         self._writes_to = make_sessionmaker(write_engine)
         self.reads = Batcher(self._load, "check-read")
