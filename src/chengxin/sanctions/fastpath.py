@@ -89,13 +89,14 @@ class FactsCache:
     def __init__(self, ttl: float, limit: int = MAX_CACHED) -> None:
         self.ttl = ttl
         self.limit = limit
+        self.clock = time.monotonic  # replaceable: tests move it past the TTL
         self.entries: dict[str, Entry] = {}
         self.epoch = 0  # bumped by every clear: a load that straddles one is not kept
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> Entry | None:
         entry = self.entries.get(digest)
-        if entry is None or entry.expires < time.monotonic():
+        if entry is None or entry.expires < self.clock():
             return None
         return entry
 
@@ -298,7 +299,7 @@ class CheckEngine:
             persons = persons_by_hash(s, digests)
             facts = facts_for(s, list(persons.values()))
             s.rollback()
-        expires = time.monotonic() + self.cache.ttl
+        expires = self.cache.clock() + self.cache.ttl
         loaded = {}
         for d in dict.fromkeys(digests):
             person = persons.get(d)
