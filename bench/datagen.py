@@ -10,12 +10,32 @@ Mix (by j): ~60 % PEN-002 general penalties, ~37 % EMP-001 employment rows (grou
 About 40 % of the PEN-002 rows are decided 2–4 years ago, so their 12-month display
 period is over and `chengxin expire` has real work.
 
-Full mode's bulk path (see `bulk_import`): the rows go through the real import path
-(`imports.create_job` + `run_job`) in parallel worker processes, each on its own slice of
-persons. We chose that over a hand-written COPY of ciphertexts and blind indexes because
-ingestion writes persons, records, versions, change-feed rows, notices, list entries,
-group memberships and audit rows: a COPY path would have to re-implement all of it and
-would silently drift from the code it is meant to load data for.
+Bulk loader (`BulkWriter`, `bulk_blocks`; driven by bench/run.py `bulk_load`): full
+mode's base data set (9,000,000 records on PostgreSQL), and the whole data set of
+report/check/expire when `--only` leaves out ingest, is written straight into the tables:
+COPY on PostgreSQL (parallel processes, one slice of persons each), one executemany
+transaction on SQLite. The measured import itself always goes through the real path
+(`imports.create_job` + `run_job`), which runs at a few thousand rows/s: far too slow
+for 9,000,000 rows on 2 cores.
+
+What it writes: persons, credit_records, record_versions, record_states,
+group_memberships, list_entries and list_events, with the values the import path computes
+and through the same functions: rows normalised by the import's own `convert_row` +
+`validate_row`; ID numbers encrypted (`rt.cipher`), blind-indexed (`rt.blind`) and masked
+(`mask_id_number`); payloads shaped as `ingest._Batch._payload`, hashed by
+`ingest.content_hash`; display periods from the policy (`policy_from`); list entries as
+`sanctions.lists.sync_from_records` makes them. tests/test_bench_smoke.py loads the same
+rows both ways into two databases and compares these tables column by column.
+
+What it does not write, for the base set: audit rows, notices (告知书), change-feed rows
+(change_log), submissions and import jobs. None of them is read by what report, check and
+expire measure: the report reads records, versions, list entries, memberships,
+objections, statements, query logs and annual statuses; the check reads records, list
+entries, annual statuses and memberships; expiry reads records and list entries and only
+appends to change_log and audit_log (an append does not depend on how many rows are
+already there). One difference in kind: a group membership's record_id is the person's
+last group row of the whole load, where a chunked import keeps the last row of the first
+chunk that named the person (both are rows of that person and group).
 """
 
 from __future__ import annotations
@@ -143,6 +163,179 @@ def _add_months(d: dt.date, months: int) -> dt.date:
         except ValueError:
             continue
     raise AssertionError
+
+
+
+# --------------------------------------------------------------------------- bulk loader
+#
+# The base data set of --full (and the data of report/check/expire when ingest is not
+# run) is written straight into the tables instead of through imports.run_job, which runs
+# at a few thousand rows/s. Every value that is not plain data comes from the
+# application's own functions: rows are normalised by the import's own convert_row +
+# validate_row, ID numbers encrypted and blind-indexed by the runtime, masked by
+# mask_id_number, hashed by ingest.content_hash, display periods from the policy.
+# tests/test_bench_smoke.py checks the result column by column against a real import.
+
+BULK_TABLES = ("persons", "credit_records", "record_versions", "record_states",
+               "group_memberships", "list_entries", "list_events")
+BULK_BLOCK = 20_000  # records per COPY round (and per transaction)
+
+
+class BulkWriter:
+    """Turns records j of one slice of persons into the rows the import path would have
+    written to BULK_TABLES. Ids are assigned the way a single import of rows 0..n-1 into an
+    empty database assigns them (records, versions and states: j + 1; persons: by first
+    appearance), so that workers need no coordination and the check can compare ids."""
+
+    def __init__(self, rt, persons: int, today: dt.date, now: dt.datetime, tag: str,  # type: ignore[no-untyped-def]
+                 label: str, source: str) -> None:
+        from chengxin.records.columns import map_header
+        from chengxin.records.ingest import row_context
+        from chengxin.rights.policy import policy_from
+
+        self.rt, self.persons, self.today, self.now, self.tag = rt, persons, today, now, tag
+        self.label, self.source = label, source
+        with rt.uow() as s:
+            self.ctx = row_context(s, DEPARTMENT)
+        self.ctx.today = today
+        self.header = map_header(HEADERS, self.ctx.catalog)
+        self.policy = policy_from(str(rt.settings.reference_dir))
+
+    # -- normalisation: the import's own code ------------------------------------------
+    def normal_row(self, j: int):  # type: ignore[no-untyped-def]
+        from chengxin.records.columns import convert_row
+        from chengxin.records.validation import validate_row
+
+        values = record_row(j, self.persons, self.today, self.tag)
+        raw, problems = convert_row(self.header.cells(values), self.header, None, row=j + 2)
+        norm, errors = validate_row(raw, j + 2, self.ctx)
+        if problems or errors or norm is None:
+            raise ValueError(f"generated row {j} is invalid: {problems or errors}")
+        return norm
+
+    # -- rows ---------------------------------------------------------------------------
+    def person(self, i: int, pid: int) -> dict:
+        from chengxin.identity import mask_id_number, parse_id_number
+        from chengxin.subjects.service import ID_DOMAIN
+
+        id18 = person_id_number(i)
+        info = parse_id_number(id18)
+        return {"id": pid, "id_hash": self.rt.blind.digest(id18, domain=ID_DOMAIN),
+                "id_enc": self.rt.cipher.encrypt(id18, context=ID_DOMAIN),
+                "id_masked": mask_id_number(id18, "staff"), "name": person_name(i),
+                "birth_date": info.birth_date, "sex": info.sex,
+                "region_code": info.region_code, "phone_hash": None, "phone_enc": None,
+                "created_at": self.now}
+
+    def payload(self, r, pid: int) -> dict:  # type: ignore[no-untyped-def]
+        """ingest._Batch._payload for a person's row (the generator makes no others)."""
+        from chengxin.identity import mask_id_number
+
+        return {
+            "subject_type": r.subject_type, "subject_name": r.subject_name,
+            "subject": {"person_id": pid, "id_masked": mask_id_number(r.id18, "staff")},
+            "item_code": r.item_code, "document_no": r.document_no,
+            "decision_date": r.decision_date.isoformat(), "content": r.content,
+            "legal_basis": r.legal_basis, "group_code": r.group_code,
+            "valid_until": r.valid_until.isoformat() if r.valid_until else None,
+            "attributes": r.attributes, "responsible_persons": [],
+        }
+
+    def record(self, j: int, pid: int, out: dict[str, list]) -> None:
+        """Append record j's rows (record, version, state, list entry + event) to `out`."""
+        from chengxin.records.ingest import content_hash
+
+        r = self.normal_row(j)
+        item = self.ctx.catalog[r.item_code]
+        payload = self.payload(r, pid)
+        digest = content_hash(payload)
+        rid = j + 1
+        rec = {"id": rid, "department_code": DEPARTMENT, "document_no": r.document_no,
+               "item_code": r.item_code, "subject_type": r.subject_type, "person_id": pid,
+               "organization_id": None, "group_code": r.group_code,
+               "decision_date": r.decision_date, "valid_until": r.valid_until,
+               "display_until": self.policy.display_until(
+                   r.decision_date, item.get("severity"), item.get("display_months")),
+               "status": "active", "version": 1, "content_hash": digest,
+               "derived_from": None, "derived_role": None, "source": self.source,
+               "created_at": self.now, "updated_at": self.now}
+        out["credit_records"].append(rec)
+        out["record_versions"].append({
+            "id": rid, "record_id": rid, "version": 1, "payload": payload,
+            "content_hash": digest, "reason": "created", "source": self.source,
+            "actor": self.label, "created_at": self.now})
+        out["record_states"].append({"id": rid, "record_id": rid, "status": "active",
+                                     "since": self.now, "reason": "归集", "actor": self.label})
+        if item.get("list") or item.get("category") == "focus_supervision":
+            self._list_entry(rec, item, payload, out)
+
+    def _list_entry(self, rec: dict, item: dict, payload: dict, out: dict[str, list]) -> None:
+        """sanctions.lists.sync_from_records for one new record (id: the record's)."""
+        kind = item.get("list") or "focus"
+        status = "proposed" if kind == "black" else "active"
+        out["list_entries"].append({
+            "id": rec["id"], "list_type": kind, "list_name": item["name"],
+            "person_id": rec["person_id"], "organization_id": None, "record_id": rec["id"],
+            "item_code": rec["item_code"], "department_code": rec["department_code"],
+            "basis": payload.get("legal_basis") or payload.get("content") or "",
+            "decision_document": rec["document_no"], "listed_on": rec["decision_date"],
+            "effective_from": rec["decision_date"] if kind != "black" else None,
+            "effective_until": rec["valid_until"] or rec["display_until"],
+            "status": status, "ended_on": None, "end_reason": None,
+            "proposed_by": self.label, "approved_by": None, "source": rec["source"],
+            "created_at": self.now, "updated_at": self.now})
+        out["list_events"].append({
+            "id": rec["id"], "entry_id": rec["id"],
+            "event": "proposed" if kind == "black" else "listed", "from_status": None,
+            "to_status": status, "at": self.now, "actor": self.label,
+            "reason": f"由记录 {rec['id']} 生成"})
+
+    def membership(self, j: int, pid: int) -> dict:
+        """ingest._Batch._memberships: the facts of the person's last row of the group
+        (later rows overwrite what they send; every generated row sends all facts)."""
+        r = self.normal_row(j)
+        started = r.attributes.get("employment_start")
+        return {"id": pid, "person_id": pid, "group_code": r.group_code,
+                "department_code": DEPARTMENT, "employer": r.attributes.get("employer"),
+                "position": r.attributes.get("position"),
+                "started_on": dt.date.fromisoformat(started) if isinstance(started, str)
+                else None, "ended_on": None, "record_id": j + 1, "updated_at": self.now}
+
+
+def person_ids(records: int, persons: int) -> list[int]:
+    """Database id of each person index (0: never appears), in order of first appearance
+    in rows 0..records-1, as the import path registers them."""
+    ids = [0] * persons
+    nxt = 1
+    for j in range(records):
+        p = person_of(j, persons)
+        if not ids[p]:
+            ids[p] = nxt
+            nxt += 1
+            if nxt > persons:
+                break
+    return ids
+
+
+def bulk_blocks(w: BulkWriter, records: int, slice_: tuple[int, int]
+                ) -> Iterator[dict[str, list]]:
+    """Rows for records 0..records-1 of the persons with index k modulo n, a block of at
+    most BULK_BLOCK records at a time; persons first, memberships last."""
+    k, n = slice_
+    ids = person_ids(records, w.persons)
+    yield {"persons": [w.person(i, ids[i]) for i in range(k, w.persons, n) if ids[i]]}
+    last_member: dict[int, int] = {}  # person index -> its last row with a group
+    for start in range(0, records, BULK_BLOCK):
+        out: dict[str, list] = {t: [] for t in BULK_TABLES}
+        for j in range(start, min(records, start + BULK_BLOCK)):
+            p = person_of(j, w.persons)
+            if p % n != k:
+                continue
+            w.record(j, ids[p], out)
+            if item_of(j) == "EMP-001":
+                last_member[p] = j
+        yield out
+    yield {"group_memberships": [w.membership(j, ids[p]) for p, j in last_member.items()]}
 
 
 if __name__ == "__main__":  # quick speed check of the generator alone

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     MetaData,
-    Table,
     create_engine,
     event,
 )
@@ -159,70 +157,13 @@ def make_read_engine(url: str) -> Engine | None:
     return engine
 
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+TABLES_WRITTEN = "tables_written"  # connection.info key: tables this transaction wrote
 
 
-def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """A multi-row INSERT for group commits of many small rows, with the same stored values
-    as SQLAlchemy's own INSERT but without its per-row machinery. PostgreSQL: one
-    statement over `unnest` of one array per column (psycopg's executemany spends tens of
-    microseconds of Python per row); SQLite: the driver's executemany. Every row must
-    have the same keys."""
-    if not rows:
-        return
-    keys = tuple(rows[0])
-    cache_key = (conn.dialect.name, table.name, keys)
-    plan = _INSERTS.get(cache_key)
-    if plan is None:
-        plan = _INSERTS[cache_key] = (_unnest_plan if conn.dialect.name == "postgresql"
-                                      else _executemany_plan)(conn.dialect, table, keys)
-    plan(conn, rows)
-
-
-def _executemany_plan(dialect: Any, table: Table, keys: tuple[str, ...]) -> Any:
-    compiled = table.insert().compile(dialect=dialect, column_keys=list(keys))
-    names = list(compiled.positiontup) if compiled.positional else list(keys)
-    procs = [compiled._bind_processors.get(n) for n in names]
-    sql, positional = compiled.string, compiled.positional
-
-    def run(conn: Connection, rows: list[dict[str, Any]]) -> None:
-        converted = [[(f(r[n]) if f else r[n]) for n, f in zip(names, procs, strict=True)]
-                     for r in rows]
-        params: list[Any] = ([tuple(v) for v in converted] if positional else
-                             [dict(zip(names, v, strict=True)) for v in converted])
-        conn.exec_driver_sql(sql, params)
-
-    return run
-
-
-def _unnest_plan(dialect: Any, table: Table, keys: tuple[str, ...]) -> Any:
-    columns = [table.c[k] for k in keys]
-    quote = dialect.identifier_preparer.quote
-    # Array element types without lengths: a cast to varchar(n) would truncate silently,
-    # the column's own type then refuses a value that is too long, as a plain INSERT does.
-    types = [re.sub(r"\(.*?\)", "", c.type.compile(dialect=dialect)) for c in columns]
-    names = ", ".join(quote(k) for k in keys)
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
-    sql = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
-    convert = [_pg_converter(c, dialect) for c in columns]
-
-    def run(conn: Connection, rows: list[dict[str, Any]]) -> None:
-        arrays = tuple([f(r[k]) for r in rows] if f else [r[k] for r in rows]
-                       for k, f in zip(keys, convert, strict=True))
-        conn.exec_driver_sql(sql, arrays)
-
-    return run
-
-
-def _pg_converter(column: Any, dialect: Any) -> Any:
-    impl = column.type.dialect_impl(dialect)
-    if isinstance(column.type, TypeDecorator):
-        return lambda v: column.type.process_bind_param(v, dialect)
-    if isinstance(impl, JSON):
-        if impl.none_as_null:
-            return lambda v: None if v is None else json_dumps(v)
-        return json_dumps  # None is stored as JSON null, as SQLAlchemy's JSON type does
-    return None
+def note_written(conn: Connection, table: str) -> None:
+    """Record a write the engine's statement events cannot see (COPY, the driver's own
+    executemany); listeners read the set at commit (sanctions/fastpath.py)."""
+    conn.info.setdefault(TABLES_WRITTEN, set()).add(table)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

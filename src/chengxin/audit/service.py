@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from chengxin import clock
 from chengxin.accounts.principal import Principal
 from chengxin.audit.models import AuditEntry
-from chengxin.db import bulk_insert
 
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
@@ -96,8 +95,10 @@ def flush_pending(session: Session) -> int:
         entry["prev_hash"] = prev
         entry["hash"] = prev = chain_hash(prev, entry)
         rows.append(entry)
-    # Through the driver's executemany: the check path group-commits hundreds at once.
-    bulk_insert(session.connection(), AuditEntry.__table__, rows)
+    # COPY / the driver's executemany: the check path group-commits hundreds at once.
+    from chengxin.bulk import insert_dicts  # bulk -> db -> models: imported late
+
+    insert_dicts(session, AuditEntry, rows)
     return len(rows)
 
 

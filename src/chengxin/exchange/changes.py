@@ -28,11 +28,12 @@ def _lock(session: Session) -> None:
 def emit(session: Session, kind: str, ref_ids: Sequence[int], department_code: str | None) -> None:
     if not ref_ids:
         return
-    _lock(session)
+    from chengxin.bulk import insert_rows
+
+    _lock(session)  # before the rows take their sequence numbers
     now = clock.now()
-    session.execute(insert(ChangeLog), [
-        {"kind": kind, "ref_id": i, "department_code": department_code, "at": now}
-        for i in ref_ids])
+    insert_rows(session, ChangeLog, ("kind", "ref_id", "department_code", "at"),
+                [(kind, i, department_code, now) for i in ref_ids], with_ids=False)
 
 
 def emit_select(session: Session, kind: str, rows: Select) -> None:

@@ -11,6 +11,7 @@ header on spreadsheet line 1, data row 1 = spreadsheet line 2). See files.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -135,6 +136,11 @@ class HeaderMap:
         return {h: (values[i] if i < len(values) else "") for i, h in enumerate(self.headers)
                 if self.columns[i] is not None}
 
+    @functools.cached_property
+    def by_header(self) -> dict[str, Column | None]:
+        """Built once, after map_header has filled the columns: convert_row's lookup."""
+        return dict(zip(self.headers, self.columns, strict=True))
+
     def by_field(self) -> dict[str, int]:
         return {c.field: i for i, c in enumerate(self.columns) if c is not None}
 
@@ -215,6 +221,8 @@ def half_width(s: str) -> str:
 
 def cell_text(value: Any) -> str:
     """How a cell reads as text: for error reports and text columns."""
+    if type(value) is str:  # nearly every cell: skip the checks below
+        return value.replace("\u3000", " ").strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -280,11 +288,13 @@ def _convert(col: Column, value: Any) -> Any:
 def convert_row(cells: dict[str, Any], header_map: HeaderMap, default_item_code: str | None,
                 row: int = 0) -> tuple[dict, list[dict]]:
     """API row dict plus the cell problems validation cannot see (a bad cell is left out)."""
-    columns = dict(zip(header_map.headers, header_map.columns, strict=True))
+    columns = header_map.by_header
     record: dict[str, Any] = {}
     people: dict[str, dict[str, str]] = {}
     problems: list[dict] = []
     for header, value in cells.items():
+        if value == "" or value is None:  # most cells of a wide sheet: skip them cheaply
+            continue
         col = columns.get(header)
         if col is None or cell_text(value) == "":
             continue

@@ -54,13 +54,32 @@ class Table:
         lines = pending if pending is not None else \
             itertools.islice(self._lines(), self.header_line, None)
         for index, raw in enumerate(lines, start=self.header_line + 1):
-            cells = [_clean(v) for v in raw]
-            if not any(_filled(v) for v in cells):
+            cells = _clean_all(raw)
+            if not _has_data(cells):
                 continue
             while len(cells) > width and not _filled(cells[-1]):
                 cells.pop()  # trailing empty cells past the header are noise, not data
             cells += [""] * (width - len(cells))
             yield index - self.header_line, cells
+
+    def count(self) -> int:
+        """How many rows rows() yields, without cleaning every cell."""
+        lines = itertools.islice(self._lines(), self.header_line, None)
+        return sum(1 for raw in lines if _has_data(raw))
+
+
+def _clean_all(raw: list[Any]) -> list[Any]:
+    try:  # CSV: every cell is a str, no per-cell call needed
+        return [v.replace("\u3000", " ").strip() for v in raw]
+    except (AttributeError, TypeError):  # XLSX: numbers, dates (date.replace differs), None
+        return [_clean(v) for v in raw]
+
+
+def _has_data(raw: list[Any]) -> bool:
+    try:  # str.strip() also strips U+3000
+        return bool("".join(raw).strip())
+    except TypeError:
+        return any(_filled(_clean(v)) for v in raw)
 
 
 def _clean(value: Any) -> Any:

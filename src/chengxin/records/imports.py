@@ -32,7 +32,7 @@ from chengxin.records.models import ImportJob, ImportRowError
 from chengxin.runtime import Runtime
 
 log = logging.getLogger("chengxin.imports")
-CHUNK = 1000
+CHUNK = 2500
 Progress = Callable[[ImportJob], None]
 
 
@@ -122,7 +122,7 @@ def run_job(rt: Runtime, job_id: str, progress: Progress | None = None) -> Impor
         header = map_header(table.headers, items, item_code=item_code)
         if header.errors:
             return _fail(rt, job_id, "表头有误，未导入任何记录", header.errors)
-        total = sum(1 for _ in table.rows())
+        total = table.count()
         with rt.uow() as s:
             s.get(ImportJob, job_id).total_rows = total
         for i, (rows, numbers, problems, last) in enumerate(

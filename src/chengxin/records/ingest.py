@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Date, String, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from chengxin import clock
+from chengxin import bulk, clock
 from chengxin.accounts.principal import Principal
 from chengxin.audit.service import record as audit
 from chengxin.exchange.changes import emit
@@ -126,11 +126,11 @@ def ingest(
     for norm in valid:
         results[norm.row] = RowResult(norm.row, "pending")
     batch.run(valid, results)
-    if batch.new_record_ids:
+    if batch.new_records:
         from chengxin.sanctions.lists import sync_from_records
 
-        _notify_negative(session, batch.new_record_ids)
-        sync_from_records(session, batch.new_record_ids, actor=actor)
+        _notify_negative(session, batch.new_records, ctx.catalog)
+        sync_from_records(session, [rid for rid, _, _ in batch.new_records], actor=actor)
 
     ordered = [results[n] for n in numbers]
     _record_submissions(session, actor, department_code, channel, rows, ordered)
@@ -154,7 +154,7 @@ class _Batch:
         self.now = clock.now()
         self.actor_label = actor.name
         self.persons: dict[str, tuple[int, str]] = {}  # id18 -> (person id, known name)
-        self.new_record_ids: list[int] = []
+        self.new_records: list[tuple[int, int | None, str]] = []  # (id, person id, item)
         self.policy = policy_from(str(self.rt.settings.reference_dir))
         self.orgs: dict[str, int] = {}
 
@@ -164,8 +164,8 @@ class _Batch:
 
     def _load_persons(self, ids: set[str]) -> None:
         by_hash = {self._digest(i): i for i in ids}
-        for chunk in _chunks(list(by_hash)):
-            q = select(Person.id, Person.id_hash, Person.name).where(Person.id_hash.in_(chunk))
+        for where in bulk.where_in(self.s, Person.id_hash, list(by_hash)):
+            q = select(Person.id, Person.id_hash, Person.name).where(where)
             for pid, h, name in self.s.execute(q):
                 self.persons[by_hash[h]] = (pid, name)
 
@@ -194,9 +194,9 @@ class _Batch:
         new = [{"uscc": u, "name": n, "created_at": self.now} for u, n in names.items()]
         for chunk in _chunks(new, 500):
             self.s.execute(_insert_ignore(self.s, Organization, "uscc"), list(chunk))
-        for chunk in _chunks(list(names)):
+        for where in bulk.where_in(self.s, Organization.uscc, list(names)):
             for oid, uscc in self.s.execute(
-                    select(Organization.id, Organization.uscc).where(Organization.uscc.in_(chunk))):
+                    select(Organization.id, Organization.uscc).where(where)):
                 self.orgs[uscc] = oid
 
     # -- the run -----------------------------------------------------------------------
@@ -289,11 +289,12 @@ class _Batch:
 
     def _store(self, rows: list[NormalRow], results: dict[int, RowResult]) -> None:
         existing: dict[str, Any] = {}
-        for chunk in _chunks([r.document_no for r in rows]):
+        docs = [r.document_no for r in rows]
+        for where in bulk.where_in(self.s, CreditRecord.document_no, docs):
             q = select(CreditRecord.id, CreditRecord.document_no, CreditRecord.content_hash,
                        CreditRecord.version, CreditRecord.status).where(
                 CreditRecord.department_code == self.dept, CreditRecord.derived_from.is_(None),
-                CreditRecord.document_no.in_(chunk))
+                where)
             for row in self.s.execute(q):
                 existing[row.document_no] = row
         inserts, updates, touched = [], [], []
@@ -320,22 +321,25 @@ class _Batch:
     def _insert_records(self, inserts: list, results: dict[int, RowResult]) -> list:
         if not inserts:
             return []
-        values = [{**self._columns(r, p, d), "department_code": self.dept,
-                   "document_no": r.document_no, "status": "active", "version": 1,
-                   "source": self.source, "created_at": self.now} for r, p, d in inserts]
-        ids = list(self.s.scalars(insert(CreditRecord).returning(
-            CreditRecord.id, sort_by_parameter_order=True), values))
+        ids = self._new_records([
+            {**self._columns(r, p, d), "department_code": self.dept, "document_no": r.document_no,
+             "status": "active", "version": 1, "source": self.source, "created_at": self.now,
+             "derived_from": None, "derived_role": None} for r, p, d in inserts])
         self._emit_versions([
-            {"record_id": rid, "version": 1, "payload": p, "content_hash": d, "reason": "created",
-             "source": self.source, "actor": self.actor_label, "created_at": self.now}
+            (rid, 1, p, d, "created", self.source, self.actor_label, self.now)
             for rid, (_, p, d) in zip(ids, inserts, strict=True)])
-        self.s.execute(insert(RecordState), [
-            {"record_id": rid, "status": "active", "since": self.now, "reason": "归集",
-             "actor": self.actor_label} for rid in ids])
-        self.new_record_ids.extend(ids)
+        self._states(ids, "active", "归集")
         for rid, (r, _, _) in zip(ids, inserts, strict=True):
             results[r.row] = RowResult(r.row, "created", rid)
         return [(r, rid, p) for rid, (r, p, _) in zip(ids, inserts, strict=True)]
+
+    def _new_records(self, values: list[dict[str, Any]]) -> list[int]:
+        """Insert new credit_records rows (dicts with every column but id)."""
+        ids = bulk.insert_rows(self.s, CreditRecord, _RECORD_COLUMNS,
+                               [tuple(v[c] for c in _RECORD_COLUMNS) for v in values])
+        self.new_records.extend(
+            (rid, v["person_id"], v["item_code"]) for rid, v in zip(ids, values, strict=True))
+        return ids
 
     def _update_records(self, updates: list, results: dict[int, RowResult]) -> list:
         if not updates:
@@ -344,9 +348,8 @@ class _Batch:
             {"id": old.id, "version": old.version + 1, "source": self.source,
              **self._columns(r, p, d)} for r, p, d, old in updates])
         self._emit_versions([
-            {"record_id": old.id, "version": old.version + 1, "payload": p, "content_hash": d,
-             "reason": "resent", "source": self.source, "actor": self.actor_label,
-             "created_at": self.now} for r, p, d, old in updates])
+            (old.id, old.version + 1, p, d, "resent", self.source, self.actor_label, self.now)
+            for r, p, d, old in updates])
         for r, _, _, old in updates:
             results[r.row] = RowResult(r.row, "updated", old.id)
         return [(r, old.id, p) for r, p, _, old in updates]
@@ -361,10 +364,11 @@ class _Batch:
         if not origins:
             return
         current: dict[tuple[int, int], Any] = {}
-        for chunk in _chunks([rid for _, rid, _ in origins]):
+        origin_ids = [rid for _, rid, _ in origins]
+        for where in bulk.where_in(self.s, CreditRecord.derived_from, origin_ids):
             q = select(CreditRecord.id, CreditRecord.derived_from, CreditRecord.person_id,
                        CreditRecord.content_hash, CreditRecord.version, CreditRecord.status
-                       ).where(CreditRecord.derived_from.in_(chunk))
+                       ).where(where)
             for row in self.s.execute(q):
                 current[(row.derived_from, row.person_id)] = row
         inserts, updates, removals = [], [], []
@@ -395,9 +399,7 @@ class _Batch:
     def _apply_derived(self, inserts: list, updates: list, removals: list) -> None:
         if inserts:
             payloads = [v.pop("_payload") for v in inserts]
-            ids = list(self.s.scalars(insert(CreditRecord).returning(
-                CreditRecord.id, sort_by_parameter_order=True), inserts))
-            self.new_record_ids.extend(ids)
+            ids = self._new_records(inserts)
             self._versions(ids, [1] * len(ids), payloads, "created")
             self._states(ids, "active", "落实到人：由组织的严重失信记录生成")
         if updates:
@@ -417,20 +419,19 @@ class _Batch:
     def _versions(self, ids: list[int], versions: list[int], payloads: list[dict],
                   reason: str) -> None:
         self._emit_versions([
-            {"record_id": rid, "version": v, "payload": p, "content_hash": content_hash(p),
-             "reason": reason, "source": self.source, "actor": self.actor_label,
-             "created_at": self.now} for rid, v, p in zip(ids, versions, payloads, strict=True)])
+            (rid, v, p, content_hash(p), reason, self.source, self.actor_label, self.now)
+            for rid, v, p in zip(ids, versions, payloads, strict=True)])
 
-    def _emit_versions(self, rows: list[dict[str, Any]]) -> None:
-        """Insert versions and put them on the change feed (an upper level pulls them)."""
-        ids = list(self.s.scalars(insert(RecordVersion).returning(
-            RecordVersion.id, sort_by_parameter_order=True), rows))
+    def _emit_versions(self, rows: list[tuple]) -> None:
+        """Insert versions (tuples in _VERSION_COLUMNS order) and put them on the change
+        feed (an upper level pulls them)."""
+        ids = bulk.insert_rows(self.s, RecordVersion, _VERSION_COLUMNS, rows)
         emit(self.s, "version", ids, self.dept)
 
     def _states(self, ids: list[int], status: str, reason: str) -> None:
-        self.s.execute(insert(RecordState), [
-            {"record_id": rid, "status": status, "since": self.now, "reason": reason,
-             "actor": self.actor_label} for rid in ids])
+        bulk.insert_rows(self.s, RecordState, ("record_id", "status", "since", "reason", "actor"),
+                         [(rid, status, self.now, reason, self.actor_label) for rid in ids],
+                         with_ids=False)
 
     # -- key-group memberships -------------------------------------------------------
     def _memberships(self, touched: list[tuple[NormalRow, int]]) -> None:
@@ -449,43 +450,60 @@ class _Batch:
                         known[key] = value
         if not wanted:
             return
-        have: dict[tuple[int, str], Any] = {}
-        for chunk in _chunks(sorted({pid for pid, _ in wanted})):
-            q = select(GroupMembership).where(GroupMembership.person_id.in_(chunk),
-                                              GroupMembership.department_code == self.dept)
-            for m in self.s.scalars(q):
-                have[(m.person_id, m.group_code)] = m
-        for (pid, group), info in wanted.items():
-            m = have.get((pid, group))
-            if m is None:
-                self.s.add(GroupMembership(person_id=pid, group_code=group,
-                                           department_code=self.dept, updated_at=self.now, **info))
-                continue
-            # Only facts that were sent replace known ones: a penalty row names no employer.
-            for key in ("employer", "position", "started_on"):
-                if info[key] is not None:
-                    setattr(m, key, info[key])
-            m.updated_at = self.now
-        self.s.flush()
+        have: dict[tuple[int, str], int] = {}
+        m = GroupMembership
+        for where in bulk.where_in(self.s, m.person_id, sorted({pid for pid, _ in wanted})):
+            q = select(m.id, m.person_id, m.group_code).where(
+                where, m.department_code == self.dept)
+            for mid, pid, group in self.s.execute(q):
+                have[(pid, group)] = mid
+        new = [(pid, group, self.dept, info["employer"], info["position"], info["started_on"],
+                info["record_id"], self.now)
+               for (pid, group), info in wanted.items() if (pid, group) not in have]
+        bulk.insert_rows(self.s, m, _MEMBERSHIP_COLUMNS, new, with_ids=False)
+        known = [{"m_id": have[key], "m_employer": info["employer"],
+                  "m_position": info["position"], "m_started_on": info["started_on"]}
+                 for key, info in wanted.items() if key in have]
+        if known:
+            self.s.execute(_UPDATE_MEMBERSHIP.values(updated_at=self.now), known)
 
 
-def _notify_negative(session: Session, record_ids: list[int]) -> None:
+# Only facts that were sent replace known ones (a penalty row names no employer); the
+# record a membership was first reported with stays.
+_UPDATE_MEMBERSHIP = (
+    update(GroupMembership.__table__)
+    .where(GroupMembership.__table__.c.id == bindparam("m_id"))
+    .values(employer=func.coalesce(bindparam("m_employer", type_=String),
+                                   GroupMembership.__table__.c.employer),
+            position=func.coalesce(bindparam("m_position", type_=String),
+                                   GroupMembership.__table__.c.position),
+            started_on=func.coalesce(bindparam("m_started_on", type_=Date),
+                                     GroupMembership.__table__.c.started_on)))
+_RECORD_COLUMNS = (
+    "department_code", "document_no", "item_code", "subject_type", "person_id",
+    "organization_id", "group_code", "decision_date", "valid_until", "display_until", "status",
+    "version", "content_hash", "derived_from", "derived_role", "source", "created_at",
+    "updated_at")
+_VERSION_COLUMNS = ("record_id", "version", "payload", "content_hash", "reason", "source",
+                    "actor", "created_at")
+_MEMBERSHIP_COLUMNS = ("person_id", "group_code", "department_code", "employer", "position",
+                       "started_on", "record_id", "updated_at")
+
+
+def _notify_negative(session: Session, new_records: list[tuple[int, int | None, str]],
+                     catalog: dict[str, dict[str, Any]]) -> None:
     """两书同达: a person gets notice of a new negative record together with the way to
-    object and to repair it."""
-    from chengxin.reference.models import CatalogItem
+    object and to repair it. Every new record's item is in the batch's catalog."""
     from chengxin.rights.notices import notify_many
 
-    rows = session.execute(
-        select(CreditRecord.id, CreditRecord.person_id, CatalogItem.name)
-        .join(CatalogItem, CatalogItem.code == CreditRecord.item_code)
-        .where(CreditRecord.id.in_(record_ids), CreditRecord.person_id.is_not(None),
-               CatalogItem.polarity == "negative"))
     notify_many(session, [
         {"person_id": pid, "kind": "negative_record", "title": "信用信息告知书",
-         "body": (f"有关部门报送了一条关于您的“{name}”信息（记录 {rid}）。如认为有误，可提出异议；"
+         "body": (f"有关部门报送了一条关于您的“{catalog[item]['name']}”信息（记录 {rid}）。"
+                  "如认为有误，可提出异议；"
                   "纠正失信行为、履行义务后，可在最短公示期满后申请信用修复（信用修复告知书）。"),
          "object_type": "record", "object_id": str(rid)}
-        for rid, pid, name in rows])
+        for rid, pid, item in sorted(new_records)
+        if pid is not None and catalog[item]["polarity"] == "negative"])
 
 
 def _as_date(value: Any) -> dt.date | None:

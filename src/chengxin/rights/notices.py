@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from chengxin import clock
@@ -64,14 +63,29 @@ def notify(session: Session, person_id: int, *, kind: str, title: str, body: str
     return notice
 
 
-def notify_many(session: Session, notices: Sequence[dict[str, Any]]) -> None:
-    """Bulk inbox notices (collection of many records at once): one INSERT."""
+def notify_many(session: Session, notices: Sequence[dict[str, Any]], *,
+                deliver: bool = False) -> None:
+    """Bulk inbox notices (collection of many records at once): one COPY / executemany.
+    `deliver`: the notices go through the registered senders as notify() sends them; while
+    the inbox is the only one (it sends nothing), that is still one bulk insert."""
+    from chengxin.bulk import insert_rows
+
     if not notices:
         return
+    if deliver and any(not isinstance(s, InboxSender) for s in _SENDERS):
+        for n in notices:
+            notify(session, n["person_id"], **{k: v for k, v in n.items() if k != "person_id"})
+        return
     now = clock.now()
-    session.execute(insert(Notice), [
-        {"created_at": now, "deliveries": [{"channel": "inbox", "status": "sent"}],
-         "object_type": None, "object_id": None, "respond_by": None, **n} for n in notices])
+    defaults = {"created_at": now, "deliveries": [{"channel": "inbox", "status": "sent"}],
+                "object_type": None, "object_id": None, "respond_by": None, "read_at": None}
+    rows = [{**defaults, **n} for n in notices]
+    insert_rows(session, Notice, _NOTICE_COLUMNS,
+                [tuple(r[c] for c in _NOTICE_COLUMNS) for r in rows], with_ids=False)
+
+
+_NOTICE_COLUMNS = ("person_id", "kind", "title", "body", "object_type", "object_id",
+                   "respond_by", "created_at", "read_at", "deliveries")
 
 
 def notice_dict(n: Notice) -> dict[str, Any]:

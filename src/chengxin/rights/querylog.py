@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from chengxin import clock
 from chengxin.accounts.principal import Principal, Role
 from chengxin.audit.service import record
-from chengxin.db import bulk_insert
+from chengxin.bulk import insert_dicts
 from chengxin.errors import TooMany, ValidationFailed
 from chengxin.reference.models import Department
 from chengxin.rights.models import QueryAlert, QueryLog
@@ -102,7 +102,7 @@ def log_many(session: Session, reads: list[tuple[Principal, int, str, str, str |
     for actor, *_ in reads:
         if actor_key(actor) not in organizations:
             organizations[actor_key(actor)] = _organization(session, actor)
-    bulk_insert(session.connection(), QueryLog.__table__, [
+    insert_dicts(session, QueryLog, [
         _values(session, actor, pid, now, channel, what, purpose, None,
                 organizations[actor_key(actor)])
         for actor, pid, channel, what, purpose in reads])

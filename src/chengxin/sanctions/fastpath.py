@@ -38,13 +38,21 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from chengxin import clock
 from chengxin.accounts.permissions import allowed
 from chengxin.accounts.principal import Principal
 from chengxin.accounts.security import API_KEY_PREFIX, hash_api_key
-from chengxin.db import checkpoint, make_engine, make_read_engine, make_sessionmaker, unit_of_work
+from chengxin.db import (
+    TABLES_WRITTEN,
+    checkpoint,
+    make_engine,
+    make_read_engine,
+    make_sessionmaker,
+    note_written,
+    unit_of_work,
+)
 from chengxin.errors import ValidationFailed
 from chengxin.reference import repository as reference
 from chengxin.reference.cache import cached
@@ -69,7 +77,6 @@ WATCHED = frozenset({"credit_records", "record_states", "list_entries", "list_ev
                      "annual_statuses", "persons", "group_memberships", "change_log",
                      "catalog_items", "measures", "scenarios", "reference_loads"})
 _WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+\"?(\w+)", re.I)
-_DIRTY = "check_facts_dirty"
 
 
 # --------------------------------------------------------------------------- memory
@@ -118,29 +125,23 @@ class FactsCache:
 
 def _watch_writes(engine: Engine, cache: FactsCache) -> None:
     """Clear the cache when a transaction of this process that wrote a watched table
-    commits. Statements are matched by their first words; bulk COPY through the driver
-    must call `note_write`."""
+    commits. Statements are matched by their first words; bulk writes through the driver
+    (chengxin.bulk) note their tables themselves (db.note_written)."""
 
     @event.listens_for(engine, "after_cursor_execute")
     def _seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         m = _WRITE.match(statement)
-        if m and m.group(1).lower() in WATCHED:
-            conn.info[_DIRTY] = True
+        if m:
+            note_written(conn, m.group(1).lower())
 
     @event.listens_for(engine, "commit")
     def _committed(conn):  # type: ignore[no-untyped-def]
-        if conn.info.pop(_DIRTY, False):
+        if conn.info.pop(TABLES_WRITTEN, set()) & WATCHED:
             cache.clear()
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn):  # type: ignore[no-untyped-def]
-        conn.info.pop(_DIRTY, None)
-
-
-def note_write(session: Session) -> None:
-    """For writers that bypass SQLAlchemy's statements (COPY through the driver): mark the
-    transaction as one that changes what checks read."""
-    session.connection().info[_DIRTY] = True
+        conn.info.pop(TABLES_WRITTEN, None)
 
 
 # --------------------------------------------------------------------------- batching

@@ -4,15 +4,17 @@ repair, decision or expiry. Every change is a ListEvent; nothing is overwritten.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from chengxin import clock
 from chengxin.accounts.principal import Principal
 from chengxin.audit.service import record as audit
+from chengxin.bulk import insert_rows, where_in
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.exchange.changes import emit
 from chengxin.records.models import CreditRecord, RecordVersion
@@ -38,62 +40,79 @@ def event(session: Session, entry: ListEntry, name: str, to_status: str, actor: 
 
 def sync_from_records(session: Session, record_ids: Sequence[int], *, actor: Principal) -> int:
     """Create list entries for new list-type records. Black entries start as proposals
-    (maker: the sending department); red and focus entries take effect at once."""
+    (maker: the sending department); red and focus entries take effect at once.
+    Set-based: one query, then the entries and their events go in with bulk inserts."""
     if not record_ids:
         return 0
-    rows = session.execute(
-        select(CreditRecord, CatalogItem.list_type, CatalogItem.category, CatalogItem.name,
-               RecordVersion.payload)
-        .join(CatalogItem, CatalogItem.code == CreditRecord.item_code)
-        .join(RecordVersion, (RecordVersion.record_id == CreditRecord.id)
-              & (RecordVersion.version == CreditRecord.version))
-        .where(CreditRecord.id.in_(list(record_ids)),
-               (CatalogItem.list_type.is_not(None))
-               | (CatalogItem.category == "focus_supervision")))
-    existing = set(session.scalars(select(ListEntry.record_id).where(
-        ListEntry.record_id.in_(list(record_ids)))))
-    created = 0
+    rec = CreditRecord
+    rows = [r for where in where_in(session, rec.id, list(record_ids)) for r in session.execute(
+        select(rec.id, rec.person_id, rec.organization_id, rec.item_code, rec.department_code,
+               rec.document_no, rec.decision_date, rec.valid_until, rec.display_until,
+               rec.source, CatalogItem.list_type, CatalogItem.name, RecordVersion.payload)
+        .join(CatalogItem, CatalogItem.code == rec.item_code)
+        .join(RecordVersion, (RecordVersion.record_id == rec.id)
+              & (RecordVersion.version == rec.version))
+        .where(where, (CatalogItem.list_type.is_not(None))
+               | (CatalogItem.category == "focus_supervision"),
+               ~exists().where(ListEntry.record_id == rec.id))
+        .order_by(rec.id))]
+    if not rows:
+        return 0
     now, today = clock.now(), clock.today()
-    for rec, list_type, category, item_name, payload in rows:
-        if rec.id in existing:
-            continue
-        kind = list_type or "focus"
-        entry = ListEntry(
-            list_type=kind, list_name=item_name, person_id=rec.person_id,
-            organization_id=rec.organization_id, record_id=rec.id, item_code=rec.item_code,
-            department_code=rec.department_code,
-            basis=payload.get("legal_basis") or payload.get("content") or "",
-            decision_document=rec.document_no, listed_on=rec.decision_date,
-            effective_from=rec.decision_date if kind != "black" else None,
-            effective_until=rec.valid_until or rec.display_until,
-            status="proposed" if kind == "black" else "active", proposed_by=actor.name,
-            source=rec.source, created_at=now, updated_at=now)
-        session.add(entry)
-        session.flush()
-        ev = ListEvent(entry_id=entry.id, event="proposed" if kind == "black" else "listed",
-                       from_status=None, to_status=entry.status, at=now,
-                       actor=actor.name, reason=f"由记录 {rec.id} 生成")
-        session.add(ev)
-        session.flush()
-        emit(session, "list_event", [ev.id], entry.department_code)
-        if kind == "black" and rec.person_id:
-            _prior_notice(session, entry, rec.person_id)
-        created += 1
-    if created:
-        audit(session, actor, "lists.sync", details={"created": created, "as_of": today.isoformat()})
-    return created
+    entries = [_entry_values(r, actor.name, now) for r in rows]
+    entry_ids = insert_rows(session, ListEntry, _ENTRY_COLUMNS,
+                            [tuple(e[c] for c in _ENTRY_COLUMNS) for e in entries])
+    event_ids = insert_rows(session, ListEvent, _EVENT_COLUMNS, [
+        (eid, "proposed" if e["list_type"] == "black" else "listed", None, e["status"], now,
+         actor.name, f"由记录 {e['record_id']} 生成")
+        for eid, e in zip(entry_ids, entries, strict=True)])
+    # Runs of one department keep the feed in event order.
+    pairs = zip(event_ids, (e["department_code"] for e in entries), strict=True)
+    for department, run in itertools.groupby(pairs, key=lambda p: p[1]):
+        emit(session, "list_event", [eid for eid, _ in run], department)
+    _prior_notices(session, [(eid, e) for eid, e in zip(entry_ids, entries, strict=True)
+                             if e["list_type"] == "black" and e["person_id"]])
+    audit(session, actor, "lists.sync",
+          details={"created": len(entries), "as_of": today.isoformat()})
+    return len(entries)
 
 
-def _prior_notice(session: Session, entry: ListEntry, person_id: int) -> None:
+_ENTRY_COLUMNS = (
+    "list_type", "list_name", "person_id", "organization_id", "record_id", "item_code",
+    "department_code", "basis", "decision_document", "listed_on", "effective_from",
+    "effective_until", "status", "ended_on", "end_reason", "proposed_by", "approved_by",
+    "source", "created_at", "updated_at")
+_EVENT_COLUMNS = ("entry_id", "event", "from_status", "to_status", "at", "actor", "reason")
+
+
+def _entry_values(r: Any, proposed_by: str, now: dt.datetime) -> dict[str, Any]:
+    kind = r.list_type or "focus"
+    return {
+        "list_type": kind, "list_name": r.name, "person_id": r.person_id,
+        "organization_id": r.organization_id, "record_id": r.id, "item_code": r.item_code,
+        "department_code": r.department_code,
+        "basis": r.payload.get("legal_basis") or r.payload.get("content") or "",
+        "decision_document": r.document_no, "listed_on": r.decision_date,
+        "effective_from": r.decision_date if kind != "black" else None,
+        "effective_until": r.valid_until or r.display_until,
+        "status": "proposed" if kind == "black" else "active", "ended_on": None,
+        "end_reason": None, "proposed_by": proposed_by, "approved_by": None,
+        "source": r.source, "created_at": now, "updated_at": now}
+
+
+def _prior_notices(session: Session, entries: list[tuple[int, dict[str, Any]]]) -> None:
     """Before a black-list entry takes effect the person is told, with the basis, the
     measures and a period to state their case (浙江 art. 28, 河南 art. 28)."""
-    from chengxin.rights.notices import notify
+    from chengxin.rights.notices import notify_many
 
     respond_by = clock.today() + dt.timedelta(days=NOTICE_DAYS)
-    notify(session, person_id, kind="black_list_prior_notice", title="拟列入严重失信主体名单告知书",
-           body=(f"依据{entry.decision_document}，拟将您列入“{entry.list_name}”。依据：{entry.basis}。"
-                 f"列入后将依法实施联合惩戒措施。您可在 {respond_by.isoformat()} 前提出陈述申辩。"),
-           object_type="list_entry", object_id=entry.id, respond_by=respond_by)
+    notify_many(session, [
+        {"person_id": e["person_id"], "kind": "black_list_prior_notice",
+         "title": "拟列入严重失信主体名单告知书",
+         "body": (f"依据{e['decision_document']}，拟将您列入“{e['list_name']}”。依据：{e['basis']}。"
+                  f"列入后将依法实施联合惩戒措施。您可在 {respond_by.isoformat()} 前提出陈述申辩。"),
+         "object_type": "list_entry", "object_id": str(eid), "respond_by": respond_by}
+        for eid, e in entries], deliver=True)
 
 
 def _entry(session: Session, entry_id: int) -> ListEntry:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from chengxin import clock
 from chengxin.accounts.principal import Principal
 from chengxin.audit.service import record as audit
-from chengxin.db import bulk_insert
+from chengxin.bulk import insert_rows
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
@@ -121,16 +121,19 @@ def answered(actor: Principal, person: PersonRef | None, scenario: str, purpose:
                     response, clock.now()), response
 
 
+_CHECK_COLUMNS = ("id", "department_code", "scenario", "person_id", "status", "decision",
+                  "measures", "lists", "at", "actor")
+
+
 def store(session: Session, done: list[Answered]) -> None:
     """Write answered checks: the check rows, the person's query log and the audit trail,
     each as one multi-row INSERT (the fast path commits many checks together)."""
     # Core inserts (not the ORM's bulk path): a group commit writes hundreds at once.
-    bulk_insert(session.connection(), Check.__table__, [
-        {"id": c.check_id, "department_code": c.actor.department_code or "",
-         "scenario": c.scenario, "person_id": c.person_id, "status": c.answer["status"],
-         "decision": c.answer["decision"], "measures": [m["code"] for m in c.answer["measures"]],
-         "lists": [e["type"] for e in c.answer["lists"]], "at": c.at, "actor": c.actor.name}
-        for c in done])
+    insert_rows(session, Check, _CHECK_COLUMNS, [
+        (c.check_id, c.actor.department_code or "", c.scenario, c.person_id,
+         c.answer["status"], c.answer["decision"], [m["code"] for m in c.answer["measures"]],
+         [e["type"] for e in c.answer["lists"]], c.at, c.actor.name)
+        for c in done], with_ids=False)
     log_many(session, [(c.actor, c.person_id, "check", "check", c.purpose or c.scenario)
                        for c in done if c.person_id is not None])
     for c in done:

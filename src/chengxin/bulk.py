@@ -1,0 +1,158 @@
+"""Bulk inserts, in the session's own transaction: ingestion, the change feed, notices,
+list entries and the check path's group commit.
+
+SQLAlchemy's multi-row INSERT … RETURNING costs more than the rows themselves here
+(psycopg parses each huge multi-VALUES statement; the ORM splices RETURNING rows back into
+parameter order, quadratically on SQLite). So large inserts bypass it:
+
+- PostgreSQL: ids are taken from the table's sequence in one round trip, then the rows go
+  in with COPY on the session's own connection (psycopg's cursor.copy()).
+- SQLite: ids follow max(id): the unit of work began with BEGIN IMMEDIATE, so this
+  transaction holds the write lock and no other writer can take them; the rows go in with
+  the driver's executemany.
+
+Either way the caller gets the new ids in row order, and a rollback removes everything.
+Values are given as the ORM would take them (aware datetimes, dates, dicts for JSON); on
+SQLite they go through the column types' own bind processors, so the stored text is the
+same as SQLAlchemy would have written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import ARRAY, JSON, Table, any_, bindparam
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from chengxin.db import json_dumps, note_written
+
+Row = Sequence[Any]
+
+def _table(model: Any) -> Table:
+    return model.__table__ if hasattr(model, "__table__") else model
+
+
+def insert_rows(session: Session, model: Any, columns: Sequence[str], rows: Sequence[Row],
+                *, with_ids: bool = True) -> list[int]:
+    """Insert `rows` (tuples in `columns` order) into `model`'s table; return their new ids
+    in row order ([] when `with_ids` is false: the table's own default numbers them)."""
+    if not rows:
+        return []
+    table = _table(model)
+    session.flush()  # ORM objects added earlier may be referenced by these rows
+    # These writes bypass SQLAlchemy's statement events: say which table changed (the
+    # check path's cache of persons' facts listens for it).
+    note_written(session.connection(), table.name)
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_insert(session, table, columns, rows, with_ids)
+    return _sqlite_insert(session, table, columns, rows, with_ids)
+
+
+def insert_dicts(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """`insert_rows` for rows given as dicts with the same keys (no ids returned)."""
+    if rows:
+        columns = tuple(rows[0])
+        insert_rows(session, model, columns, [tuple(r[c] for c in columns) for r in rows],
+                    with_ids=False)
+
+
+IN_CHUNK = 900  # stays under every backend's bound-parameter limit
+
+
+def where_in(session: Session, column: Any, values: Sequence[Any]
+             ) -> Iterator[ColumnElement[bool]]:
+    """`column IN values` in as few statements as the backend allows. PostgreSQL takes the
+    list as one array parameter (psycopg spends longer parsing a 900-parameter IN than the
+    server spends running it); SQLite is bounded by its parameter limit."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return
+    for i in range(0, len(values), IN_CHUNK):
+        yield column.in_(values[i:i + IN_CHUNK])
+
+
+def driver_connection(session: Session) -> Any:
+    return session.connection().connection.driver_connection
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+def _pg_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Row],
+               with_ids: bool) -> list[int]:
+    conn = driver_connection(session)
+    ids: list[int] = []
+    if with_ids:
+        # pg_get_serial_sequence: the sequence behind the id, whether SERIAL or IDENTITY.
+        with conn.cursor() as cur:
+            cur.execute("SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence(%s, 'id')"
+                        "::regclass AS s) AS q, generate_series(1, %s)", (table.name, len(rows)))
+            ids = [r[0] for r in cur.fetchall()]
+        # generate_series runs in order, but nothing promises nextval's results come back
+        # sorted; sorting keeps ids ascending in row order (the change feed relies on it).
+        ids.sort()
+    names = (["id"] if with_ids else []) + list(columns)
+    json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    with conn.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
+        write = cp.write_row
+        for k, row in enumerate(rows):
+            values = list(row)
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = json_dumps(values[i])
+            write([ids[k], *values] if with_ids else values)
+    return ids
+
+
+# ------------------------------------------------------------------ SQLite
+
+
+def _processors(session: Session, table: Table, columns: Sequence[str]
+                ) -> list[tuple[int, Callable[[Any], Any]]]:
+    dialect = session.get_bind().dialect
+    out = []
+    for i, name in enumerate(columns):
+        proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is not None:
+            out.append((i, _remember_last(proc)))
+    return out
+
+
+def _remember_last(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A batch repeats one timestamp (its `now`) in every row: convert it once."""
+    last: list[Any] = [object(), None]
+
+    def process(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, proc(value)
+        return last[1]
+
+    return process
+
+
+def _sqlite_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Row],
+                   with_ids: bool) -> list[int]:
+    conn = driver_connection(session)
+    procs = _processors(session, table, columns)
+    ids: list[int] = []
+    if with_ids:
+        top = conn.execute(f'SELECT max(id) FROM "{table.name}"').fetchone()[0] or 0  # noqa: S608
+        ids = list(range(top + 1, top + 1 + len(rows)))
+    names = (["id"] if with_ids else []) + list(columns)
+    marks = ", ".join("?" for _ in names)
+    sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({marks})'  # noqa: S608
+
+    def converted() -> Any:
+        for k, row in enumerate(rows):
+            values = list(row)
+            for i, proc in procs:
+                values[i] = proc(values[i])
+            yield (ids[k], *values) if with_ids else values
+
+    conn.executemany(sql, converted())
+    return ids
