@@ -199,3 +199,17 @@ def test_revoked_key_is_refused_at_once(client, users, key):
     assert client.delete(f"/api/v1/apikeys/{newest['id']}", headers=admin).status_code == 200
     r = client.post("/api/v1/check", headers=key, json={"id_number": pid(1), "scenario": "awards"})
     assert r.status_code == 401
+
+
+def test_a_bulk_write_for_a_known_person_is_seen_at_once(client, users, key):
+    """Records go in through COPY / the driver's executemany (chengxin.bulk), which the
+    engine's statement events do not see: bulk notes the tables itself."""
+    from tests.sanctions.test_check import _black_row
+
+    edu = users.api_key(EDU)
+    client.post("/api/v1/records", headers=edu, json=[teacher_penalty(6)])
+    assert _check(client, key, 6).json()["status"] == "warning"
+    row = {**_black_row(6), "subject_name": teacher_penalty(6)["subject_name"]}
+    r = client.post("/api/v1/records", headers=edu, json=[row])
+    assert r.json()["results"][0]["status"] == "created", r.text
+    assert _check(client, key, 6).json()["status"] == "serious_dishonesty"
