@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                     record(s, principal, "access.denied", outcome="denied",
                            details={"method": request.method, "path": request.url.path[:200],
                                     "code": exc.code})
-            except Exception:
+            except Exception:  # noqa: BLE001 - never turn a 403 into a 500
                 log.exception("could not audit a refused request")
         return error_response(exc.status, exc.code, exc.message, exc.details)
 

@@ -104,6 +104,11 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_begin_deferred(conn: Any) -> None:
+    # Read-only engines: one snapshot for all the statements of a read, no write lock.
+    conn.exec_driver_sql("BEGIN")
+
+
 class _NoResultRows(logging.Filter):
     """SQLAlchemy logs result rows at DEBUG when sqlalchemy.engine is turned up: rows
     hold names and free text, so they never reach a handler."""
@@ -130,13 +135,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         auto_checkpoint = kwargs.pop("auto_checkpoint", True)
+        write_lock = kwargs.pop("write_lock", True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         if not auto_checkpoint:
             event.listen(engine, "connect", _no_auto_checkpoint)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin if write_lock else _sqlite_begin_deferred)
         return engine
     kwargs.pop("auto_checkpoint", None)
+    kwargs.pop("write_lock", None)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
@@ -147,14 +154,7 @@ def make_read_engine(url: str) -> Engine | None:
     """SQLite: a second engine for read-only work that must not queue behind writers —
     its transactions are deferred (no BEGIN IMMEDIATE), and WAL lets them read while a
     writer commits. None for server databases, whose reads never take a write lock."""
-    if not url.startswith("sqlite"):
-        return None
-    engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True,
-                           json_serializer=json_dumps, json_deserializer=orjson.loads)
-    event.listen(engine, "connect", _sqlite_pragmas)
-    # One snapshot for all the statements of a read (deferred: no write lock).
-    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
-    return engine
+    return make_engine(url, write_lock=False) if url.startswith("sqlite") else None
 
 
 TABLES_WRITTEN = "tables_written"  # connection.info key: tables this transaction wrote

@@ -44,7 +44,8 @@ def _bearer(request: Request) -> str | None:
 API_KEY_TTL = 10.0
 
 
-def _cached_key(rt: Runtime, token: str) -> tuple[str, Principal | None]:
+def cached_api_key(rt: Runtime, token: str) -> tuple[str, Principal | None]:
+    """(digest, principal) of an API key this process verified within API_KEY_TTL."""
     cache = rt.caches.setdefault("api_keys", {})
     digest = hash_api_key(token)
     hit = cache.get(digest)
@@ -74,7 +75,7 @@ async def optional_principal(request: Request, rt: RuntimeDep) -> Principal:
     if token is None:
         return PUBLIC_PRINCIPAL
     if token.startswith(API_KEY_PREFIX):
-        digest, principal = _cached_key(rt, token)
+        digest, principal = cached_api_key(rt, token)
         if principal is None:
             principal = await run_in_threadpool(_key_from_db, rt, token, digest)
     else:

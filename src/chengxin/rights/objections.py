@@ -26,7 +26,6 @@ OUTCOMES = ("corrected", "upheld", "deleted")
 CORRECTABLE = {"content", "legal_basis", "decision_date", "valid_until", "attributes"}
 
 
-
 def file_objection(session: Session, *, actor: Principal, record_id: int, reason: str,
                    evidence_ids: list[int]) -> Objection:
     rec = own_record(session, actor, record_id)

@@ -77,8 +77,8 @@ def log_query(
     key = actor_key(actor)
     if channel == "third_party":
         _rate_limit(session, key, now, policy.third_party_per_minute)
-    row = QueryLog(**_values(session, actor, person_id, now, channel, what, purpose,
-                             authorization_id))
+    row = QueryLog(**_values(actor, person_id, now, channel, what, purpose, authorization_id,
+                             _organization(session, actor)))
     session.add(row)
     session.flush()
     # Unusual patterns are a question about people: a department's business system checks
@@ -103,8 +103,7 @@ def log_many(session: Session, reads: list[tuple[Principal, int, str, str, str |
         if actor_key(actor) not in organizations:
             organizations[actor_key(actor)] = _organization(session, actor)
     insert_dicts(session, QueryLog, [
-        _values(session, actor, pid, now, channel, what, purpose, None,
-                organizations[actor_key(actor)])
+        _values(actor, pid, now, channel, what, purpose, None, organizations[actor_key(actor)])
         for actor, pid, channel, what, purpose in reads])
     watched = {actor_key(a): a for a, _, channel, _, _ in reads
                if channel != "self" and a.kind != "api_key"}
@@ -114,13 +113,13 @@ def log_many(session: Session, reads: list[tuple[Principal, int, str, str, str |
             _watch(session, actor, key, now, policy)
 
 
-def _values(session: Session, actor: Principal, person_id: int, now: dt.datetime, channel: str,
-            what: str, purpose: str | None, authorization_id: int | None,
-            organization: str | None = None) -> dict[str, Any]:
+def _values(actor: Principal, person_id: int, now: dt.datetime, channel: str, what: str,
+            purpose: str | None, authorization_id: int | None,
+            organization: str | None) -> dict[str, Any]:
     key = actor_key(actor)
     return {"person_id": person_id, "at": now, "channel": channel,
             "actor": (actor.label or key)[:100], "actor_key": key[:80],
-            "organization": organization or _organization(session, actor),
+            "organization": organization,
             "purpose": (purpose or None) and purpose.strip()[:200], "what": what[:32],
             "authorization_id": authorization_id}
 

@@ -25,7 +25,6 @@ from chengxin.sanctions.models import ListEntry
 BROKEN_COMMITMENT_ITEM = "COM-003"  # 违背信用承诺: no commitment route until repaired
 
 
-
 def _not_eligible(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("暂不符合信用修复条件", code="not_eligible",
                             details=[{"field": field, "message": message}])

@@ -38,12 +38,11 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from chengxin import clock
 from chengxin.accounts.permissions import allowed
 from chengxin.accounts.principal import Principal
-from chengxin.accounts.security import API_KEY_PREFIX, hash_api_key
+from chengxin.accounts.security import API_KEY_PREFIX
 from chengxin.db import (
     TABLES_WRITTEN,
     checkpoint,
@@ -53,9 +52,8 @@ from chengxin.db import (
     note_written,
     unit_of_work,
 )
+from chengxin.deps import cached_api_key
 from chengxin.errors import ValidationFailed
-from chengxin.reference import repository as reference
-from chengxin.reference.cache import cached
 from chengxin.runtime import Runtime
 from chengxin.sanctions import service
 from chengxin.sanctions.policy import CheckFacts
@@ -243,7 +241,7 @@ class CheckEngine:
             # one by one on a fresh connection (see _write).
             write_engine = make_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=False)
             self._own_engines = [write_engine]
-        self._reads_from = sessionmaker(read_engine, expire_on_commit=False)
+        self._reads_from = make_sessionmaker(read_engine)
         self._writes_to = make_sessionmaker(write_engine)
         self.reads = Batcher(self._load, "check-read")
         self.writes = Batcher(self._write, "check-write")
@@ -253,9 +251,7 @@ class CheckEngine:
     # -- reference data (measures, scenarios) -------------------------------------------
     def _load_reference(self) -> _Reference:
         with self.rt.uow() as s:
-            measures = cached(s, "measures", reference.list_measures)
-            scenarios = cached(s, "scenario_codes",
-                               lambda x: {c["code"] for c in reference.list_scenarios(x)})
+            measures, scenarios = service.current_measures(s), service.scenario_codes(s)
         old = self._reference
         version = old.version + (old.measures is not measures) if old else 0
         return _Reference(measures, scenarios, version, time.monotonic() + REFERENCE_TTL)
@@ -435,11 +431,8 @@ class CheckFastPath:
                 break
         if not token or not token.startswith(API_KEY_PREFIX):
             return None
-        hit = self.rt.caches.get("api_keys", {}).get(hash_api_key(token))
-        if not hit or hit[1] <= time.monotonic():
-            return None
-        actor: Principal = hit[0]
-        if actor.totp_pending or not allowed(actor, "check.run"):
+        _, actor = cached_api_key(self.rt, token)
+        if actor is None or actor.totp_pending or not allowed(actor, "check.run"):
             return None
         return actor
 

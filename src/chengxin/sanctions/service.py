@@ -28,11 +28,11 @@ from chengxin.sanctions.repository import PersonRef, facts_for, persons_by_hash
 from chengxin.subjects.service import id_hash
 
 
-def _measures(session: Session) -> list[dict[str, Any]]:
+def current_measures(session: Session) -> list[dict[str, Any]]:
     return cached(session, "measures", reference.list_measures)
 
 
-def _scenarios(session: Session) -> set[str]:
+def scenario_codes(session: Session) -> set[str]:
     return cached(session, "scenario_codes",
                   lambda s: {x["code"] for x in reference.list_scenarios(s)})
 
@@ -128,7 +128,6 @@ _CHECK_COLUMNS = ("id", "department_code", "scenario", "person_id", "status", "d
 def store(session: Session, done: list[Answered]) -> None:
     """Write answered checks: the check rows, the person's query log and the audit trail,
     each as one multi-row INSERT (the fast path commits many checks together)."""
-    # Core inserts (not the ORM's bulk path): a group commit writes hundreds at once.
     insert_rows(session, Check, _CHECK_COLUMNS, [
         (c.check_id, c.actor.department_code or "", c.scenario, c.person_id,
          c.answer["status"], c.answer["decision"], [m["code"] for m in c.answer["measures"]],
@@ -148,12 +147,13 @@ def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: A
               purpose: str | None = None) -> dict[str, Any]:
     """One check in one transaction (the general route; see sanctions/fastpath.py for the
     batched path department systems use)."""
-    id18 = validate_request(id_number, scenario, _scenarios(session))
+    id18 = validate_request(id_number, scenario, scenario_codes(session))
     today = clock.today()
-    person = persons_by_hash(session, [id_hash(session, id18)]).get(id_hash(session, id18))
+    digest = id_hash(session, id18)
+    person = persons_by_hash(session, [digest]).get(digest)
     facts = facts_for(session, [person])[person.id] if person else CheckFacts(known=False)
-    done, response = answered(actor, person, scenario, purpose,
-                              decide(id18, person, facts, scenario, _measures(session), today))
+    decided = decide(id18, person, facts, scenario, current_measures(session), today)
+    done, response = answered(actor, person, scenario, purpose, decided)
     store(session, [done])
     return response
 
