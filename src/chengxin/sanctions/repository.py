@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chengxin.archives.models import AnnualStatus
+from chengxin.bulk import where_in
 from chengxin.dates import age_on
 from chengxin.records.models import CreditRecord, GroupMembership
 from chengxin.reference.models import CatalogItem
@@ -24,7 +25,6 @@ from chengxin.subjects.models import Person
 
 _ANNUAL = {"trustworthy": "trustworthy", "warning": "warning",
            "serious_dishonesty": "serious_dishonesty"}
-IN_CHUNK = 900  # under every backend's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ def check_facts(session: Session, person: Person | None) -> CheckFacts:
 def persons_by_hash(session: Session, hashes: Iterable[str]) -> dict[str, PersonRef]:
     """Persons by blind index, for a batch of checks."""
     out: dict[str, PersonRef] = {}
-    for chunk in _chunks(sorted(set(hashes))):
+    for where in where_in(session, Person.id_hash, sorted(set(hashes))):
         for h, pid, name, birth, created in session.execute(
                 select(Person.id_hash, Person.id, Person.name, Person.birth_date,
-                       Person.created_at).where(Person.id_hash.in_(chunk))):
+                       Person.created_at).where(where)):
             out[h] = PersonRef(pid, name, birth, created.date())
     return out
 
@@ -60,32 +60,33 @@ def facts_for(session: Session, persons: Sequence[PersonRef]) -> dict[int, Check
     lists: dict[int, list[ListFact]] = {pid: [] for pid in by_id}
     annual: dict[int, dict[int, str]] = {pid: {} for pid in by_id}
     first_member: dict[int, dt.date] = {}
-    for chunk in _chunks(sorted(by_id)):
+    ids = sorted(by_id)
+    for where in where_in(session, CreditRecord.person_id, ids):
         for pid, rid, sev, pol, st, dd, du in session.execute(
                 select(CreditRecord.person_id, CreditRecord.id, CatalogItem.severity,
                        CatalogItem.polarity, CreditRecord.status, CreditRecord.decision_date,
                        CreditRecord.display_until)
-                .join(CatalogItem, CatalogItem.code == CreditRecord.item_code)
-                .where(CreditRecord.person_id.in_(chunk))):
+                .join(CatalogItem, CatalogItem.code == CreditRecord.item_code).where(where)):
             records[pid].append(RecordFact(rid, sev, pol, st, dd, du,
                                            age_on(by_id[pid].birth_date, dd)))
+    for where in where_in(session, ListEntry.person_id, ids):
         for e, rec_status in session.execute(
                 select(ListEntry, CreditRecord.status)
-                .outerjoin(CreditRecord, CreditRecord.id == ListEntry.record_id)
-                .where(ListEntry.person_id.in_(chunk))):
+                .outerjoin(CreditRecord, CreditRecord.id == ListEntry.record_id).where(where)):
             lists[e.person_id].append(ListFact(
                 e.id, e.list_type, e.list_name, e.status, e.listed_on, e.effective_from,
                 e.effective_until, e.ended_on, e.basis,
                 under_objection=(rec_status == "under_objection")))
+    for where in where_in(session, AnnualStatus.person_id, ids):
         for pid, year, status in session.execute(
                 select(AnnualStatus.person_id, AnnualStatus.year, AnnualStatus.status)
-                .where(AnnualStatus.person_id.in_(chunk), AnnualStatus.superseded_by.is_(None))
+                .where(where, AnnualStatus.superseded_by.is_(None))
                 .order_by(AnnualStatus.decided_at)):
             annual[pid][year] = _ANNUAL.get(status, "trustworthy")
+    for where in where_in(session, GroupMembership.person_id, ids):
         for pid, started in session.execute(
                 select(GroupMembership.person_id, func.min(GroupMembership.started_on))
-                .where(GroupMembership.person_id.in_(chunk))
-                .group_by(GroupMembership.person_id)):
+                .where(where).group_by(GroupMembership.person_id)):
             if started is not None:
                 first_member[pid] = started
     out = {}
@@ -97,7 +98,3 @@ def facts_for(session: Session, persons: Sequence[PersonRef]) -> dict[int, Check
                               lists=lists[pid], annual=annual[pid])
     return out
 
-
-def _chunks(items: Sequence[int] | Sequence[str]) -> Iterable[Sequence]:
-    for i in range(0, len(items), IN_CHUNK):
-        yield items[i:i + IN_CHUNK]
