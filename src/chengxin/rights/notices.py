@@ -68,7 +68,7 @@ def notify_many(session: Session, notices: Sequence[dict[str, Any]], *,
     """Bulk inbox notices (collection of many records at once): one COPY / executemany.
     `deliver`: the notices go through the registered senders as notify() sends them; while
     the inbox is the only one (it sends nothing), that is still one bulk insert."""
-    from chengxin.bulk import insert_rows
+    from chengxin.bulk import insert_dicts
 
     if not notices:
         return
@@ -79,13 +79,7 @@ def notify_many(session: Session, notices: Sequence[dict[str, Any]], *,
     now = clock.now()
     defaults = {"created_at": now, "deliveries": [{"channel": "inbox", "status": "sent"}],
                 "object_type": None, "object_id": None, "respond_by": None, "read_at": None}
-    rows = [{**defaults, **n} for n in notices]
-    insert_rows(session, Notice, _NOTICE_COLUMNS,
-                [tuple(r[c] for c in _NOTICE_COLUMNS) for r in rows], with_ids=False)
-
-
-_NOTICE_COLUMNS = ("person_id", "kind", "title", "body", "object_type", "object_id",
-                   "respond_by", "created_at", "read_at", "deliveries")
+    insert_dicts(session, Notice, [{**defaults, **n} for n in notices])
 
 
 def notice_dict(n: Notice) -> dict[str, Any]:
