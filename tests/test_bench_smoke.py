@@ -22,19 +22,24 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"name", "value", "unit", "baseline", "ratio"}
 
 
+def _run_bench(tmp_path: Path, args: list[str], timeout: int) -> list[dict]:
+    """bench/run.py in a clean environment (no CHENGXIN_* settings, temp files under
+    tmp_path); asserts it succeeded and returns its JSON lines."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHENGXIN_")}
+    env["TMPDIR"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), *args],  # noqa: S603
+                          capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
 @pytest.mark.slow
 def test_bench_tiny_runs_and_prints_valid_lines(tmp_path: Path) -> None:
     pg = os.environ.get("CHENGXIN_TEST_DATABASE_URL", "")
     backend = "both" if pg.startswith("postgresql") else "sqlite"
-    cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--backend", backend]
-    if backend == "both":
-        cmd += ["--pg-url", pg]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHENGXIN_")}
-    env["TMPDIR"] = str(tmp_path)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,  # noqa: S603
-                          cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    args = ["--tiny", "--backend", backend] + (["--pg-url", pg] if backend == "both" else [])
+    lines = _run_bench(tmp_path, args, timeout=120)
     names = {(d["name"], d.get("backend")) for d in lines}
     expected = {"ingest_sqlite", "import_peak_mb", "report_p95_ms", "check_http",
                 "check_http_p99_ms", "check_http_cold", "check_http_cold_p99_ms",
@@ -57,14 +62,8 @@ def test_bench_tiny_runs_and_prints_valid_lines(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_bench_only_loads_the_data_the_selection_needs(tmp_path: Path) -> None:
     """--only expire: no import runs, the rows come from the bulk loader, one line."""
-    cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--tiny", "--backend", "sqlite",
-           "--only", "expire"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHENGXIN_")}
-    env["TMPDIR"] = str(tmp_path)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env,  # noqa: S603
-                          cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    lines = _run_bench(tmp_path, ["--tiny", "--backend", "sqlite", "--only", "expire"],
+                       timeout=60)
     assert [d["name"] for d in lines] == ["expire_batch"], lines
     assert lines[0]["rows"] > 0 and "bulk-loaded" in lines[0]["note"], lines
     assert not list(tmp_path.glob("chengxin-bench-*")), list(tmp_path.iterdir())
