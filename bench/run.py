@@ -128,7 +128,7 @@ class Env:
 def _pg_admin(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    u = make_url(url.replace("postgresql+psycopg://", "postgresql://"))
+    u = make_url(_psycopg_url(url))
     return u.set(database="postgres").render_as_string(hide_password=False)
 
 
@@ -256,7 +256,7 @@ def analyze(env: Env) -> None:
     if env.backend == "postgresql":
         import psycopg
 
-        with psycopg.connect(env.url.replace("postgresql+psycopg://", "postgresql://"),
+        with psycopg.connect(_psycopg_url(env.url),
                              autocommit=True) as conn:
             conn.execute("ANALYZE")
     else:
@@ -314,7 +314,7 @@ def raw_baseline(env: Env, start: int, stop: int, persons: int, tag: str) -> flo
     if env.backend == "postgresql":
         import psycopg
 
-        with psycopg.connect(env.url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        with psycopg.connect(_psycopg_url(env.url)) as conn:
             conn.execute("DROP TABLE IF EXISTS bench_raw")
             conn.execute("CREATE TABLE bench_raw (LIKE credit_records INCLUDING DEFAULTS "
                          "INCLUDING INDEXES INCLUDING IDENTITY)")
@@ -400,7 +400,7 @@ def bench_ingest(env: Env, size: Size, tag: str, args_analyze_every: int = 0) ->
 def _pg_setting(env: Env, name: str) -> str:
     import psycopg
 
-    with psycopg.connect(env.url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(_psycopg_url(env.url)) as conn:
         return str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
 
 
@@ -652,7 +652,7 @@ def _raw_expire(env: Env, url: str, d: dt.date) -> int:
     if env.backend == "postgresql":
         import psycopg
 
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        with psycopg.connect(_psycopg_url(url)) as conn:
             cur = conn.execute(sql.format(now="now()", today="%s"), (d,))
             conn.commit()
             return cur.rowcount
