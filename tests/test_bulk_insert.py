@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from chengxin.bulk import insert_dicts
 from chengxin.sanctions.models import Check
@@ -64,4 +65,32 @@ def test_too_long_value_is_treated_as_a_plain_insert_treats_it(rt):
 def test_no_rows_is_a_no_op(rt):
     with rt.uow() as s:
         insert_dicts(s, Check, [])
+        assert s.scalar(select(Check.id)) is None
+
+
+def test_stored_text_is_the_same_as_a_plain_insert(rt):
+    """The bytes in the table, not only the values read back: SQLite keeps datetimes and
+    JSON as text, which the bulk path formats itself (whole seconds keep their
+    microseconds; a JSON None is stored as 'null', as SQLAlchemy's JSON type stores it)."""
+    at = dt.datetime(2026, 11, 23, 10, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with rt.uow() as s:
+        s.execute(insert(Check), [_row("plain", at=at, lists=None)])
+        insert_dicts(s, Check, [_row("bulk", at=at, lists=None)])
+    with rt.uow() as s:
+        raw = dict(s.connection().exec_driver_sql(
+            "SELECT id, CAST(at AS TEXT) || '|' || CAST(measures AS TEXT) || '|' || "
+            "COALESCE(CAST(lists AS TEXT), 'SQL NULL') FROM checks").all())
+    assert raw["bulk"] == raw["plain"]
+    if rt.engine.dialect.name == "sqlite":
+        assert raw["bulk"].startswith("2026-11-23 02:00:05.000000|")
+
+
+def test_naive_datetime_is_refused_as_a_plain_insert_refuses_it(rt):
+    naive = dt.datetime(2026, 11, 23, 10, 0)  # no tzinfo: the point of the test
+    for write in (lambda s: s.execute(insert(Check), [_row("p", at=naive)]),
+                  lambda s: insert_dicts(s, Check, [_row("b", at=naive)])):
+        with pytest.raises((ValueError, StatementError), match="naive datetime"):
+            with rt.uow() as s:
+                write(s)
+    with rt.uow() as s:
         assert s.scalar(select(Check.id)) is None

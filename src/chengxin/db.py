@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -70,7 +70,20 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+BUSY_TIMEOUT_MS = 15_000  # SQLite: how long a connection waits for another's write lock
+
+
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    """The connect listener of an SQLite engine whose connections wait `busy_ms` for
+    another's write lock."""
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        _set_pragmas(dbapi_conn, busy_ms)
+
+    return on_connect
+
+
+def _set_pragmas(dbapi_conn: Any, busy_ms: int) -> None:
     # isolation_level=None hands transaction control to us (the SQLAlchemy recipe), so
     # that BEGIN IMMEDIATE below takes the write lock up front: a deferred transaction
     # that reads and then writes can fail with SQLITE_BUSY when another writer won.
@@ -78,7 +91,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
@@ -136,14 +149,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         auto_checkpoint = kwargs.pop("auto_checkpoint", True)
         write_lock = kwargs.pop("write_lock", True)
+        busy_ms = int(kwargs.pop("busy_timeout", BUSY_TIMEOUT_MS))
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         if not auto_checkpoint:
             event.listen(engine, "connect", _no_auto_checkpoint)
         event.listen(engine, "begin", _sqlite_begin if write_lock else _sqlite_begin_deferred)
         return engine
-    kwargs.pop("auto_checkpoint", None)
-    kwargs.pop("write_lock", None)
+    for sqlite_only in ("auto_checkpoint", "write_lock", "busy_timeout"):
+        kwargs.pop(sqlite_only, None)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)

@@ -4,6 +4,7 @@ every answer written down before it is sent, and no stale facts after a local wr
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import httpx
 import pytest
@@ -213,3 +214,51 @@ def test_a_bulk_write_for_a_known_person_is_seen_at_once(client, users, key):
     r = client.post("/api/v1/records", headers=edu, json=[row])
     assert r.json()["results"][0]["status"] == "created", r.text
     assert _check(client, key, 6).json()["status"] == "serious_dishonesty"
+
+
+def test_a_held_sqlite_write_lock_sends_the_batch_to_the_thread(app, rt, key):
+    """SQLite batches are tried on the event loop through connections that never wait; when
+    another connection holds the write lock, the batch waits on the thread instead, and
+    the loop keeps serving meanwhile."""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL batches always run on the thread")
+    engine = _engine(rt)
+    deferred = engine.writes.deferred
+    headers = dict(key)
+
+    async def scenario():
+        blocker = sqlite3.connect(rt.engine.url.database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://t") as c:
+                task = asyncio.create_task(c.post("/api/v1/check", headers=headers, json={
+                    "id_number": pid(41), "scenario": "awards", "purpose": "锁"}))
+                loop = asyncio.get_running_loop()
+                # The lock is held until the write batch has gone to the thread (however long
+                # the request takes to get there on a slow machine), and a while after, so
+                # the thread is seen waiting. Meanwhile the loop must keep turning: the
+                # longest gap between its 10 ms ticks is what the test measures.
+                longest, last = 0.0, loop.time()
+                deadline, after = last + 20, None
+                while not task.done() and loop.time() < deadline:
+                    await asyncio.sleep(0.01)
+                    now = loop.time()
+                    longest, last = max(longest, now - last), now
+                    if after is None and engine.writes.deferred > deferred:
+                        after = now
+                    if after is not None and now - after > 0.2:
+                        break
+                waiting = not task.done()
+                blocker.execute("ROLLBACK")
+                return longest, waiting, await asyncio.wait_for(task, 20)
+        finally:
+            blocker.close()
+
+    longest, waiting, response = asyncio.run(scenario())
+    assert engine.writes.deferred == deferred + 1  # the write batch went to the thread
+    assert longest < 2  # the loop was never stuck behind the lock (busy_timeout is 15 s)
+    assert waiting  # no answer before its rows could be written
+    assert response.status_code == 200
+    with rt.uow() as s:
+        assert s.get(Check, response.json()["check_id"]) is not None

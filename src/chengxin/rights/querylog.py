@@ -19,6 +19,7 @@ from chengxin.accounts.principal import Principal, Role
 from chengxin.audit.service import record
 from chengxin.bulk import insert_dicts
 from chengxin.errors import TooMany, ValidationFailed
+from chengxin.reference.cache import cached
 from chengxin.reference.models import Department
 from chengxin.rights.models import QueryAlert, QueryLog
 from chengxin.rights.policy import Policy, QueryLogPolicy, policy_from
@@ -49,8 +50,11 @@ def _organization(session: Session, actor: Principal) -> str | None:
     if actor.organization:
         return actor.organization.strip()[:200]
     if actor.department_code:
-        dept = session.get(Department, actor.department_code)
-        return (dept.name if dept else actor.department_code)[:200]
+        # Departments change only with a reference load: the names are kept with the
+        # reference cache (the check path's group commit asks once per batch).
+        names = cached(session, "department_names",
+                       lambda s: dict(s.execute(select(Department.code, Department.name)).all()))
+        return names.get(actor.department_code, actor.department_code)[:200]
     if actor.role == Role.INDIVIDUAL:
         return "本人"
     if actor.role in (Role.ADMIN, Role.REVIEWER, Role.AUDITOR) or actor.kind == "system":
