@@ -17,6 +17,7 @@ from chengxin.config import Settings
 from chengxin.disclosure import api as disclosure_api
 from chengxin.errors import Forbidden, JSONResponse, error_response, install_error_handlers
 from chengxin.exchange import api as exchange_api
+from chengxin.identity.masking import loggable_path
 from chengxin.records import api as records_api
 from chengxin.records import imports_api
 from chengxin.reference import api as reference_api
@@ -101,8 +102,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             try:
                 with runtime.uow() as s:
                     record(s, principal, "access.denied", outcome="denied",
-                           details={"method": request.method, "path": request.url.path[:200],
-                                    "code": exc.code})
+                           details={"method": request.method,
+                                    "path": loggable_path(request.url.path), "code": exc.code})
             except Exception:  # noqa: BLE001 - never turn a 403 into a 500
                 log.exception("could not audit a refused request")
         return error_response(exc.status, exc.code, exc.message, exc.details)

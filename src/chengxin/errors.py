@@ -16,6 +16,8 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chengxin.identity.masking import loggable_path
+
 log = logging.getLogger("chengxin.errors")
 
 
@@ -151,12 +153,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
         # The database refused a value (PostgreSQL: NUL in text, integer out of range,
         # invalid byte sequence): bad input, not a server fault. Type only in the log.
-        log.info("database refused a value on %s %s: %s", request.method, request.url.path,
+        log.info("database refused a value on %s %s: %s", request.method,
+                 loggable_path(request.url.path),
                  type(getattr(exc, "orig", exc)).__name__)
         return error_response(422, "invalid_value", "请求中含有无法保存的值（如超出范围的数字或 NUL 字符）")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Logged with the type and path only: an exception's text may quote personal data.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
+                  loggable_path(request.url.path))
         return error_response(500, "internal_error", "服务器内部错误，请稍后重试")

@@ -165,6 +165,11 @@ def test_archive_bad_and_unknown_numbers(client, officer, users):
     users.add("rep", "reporter", department_code=EDU)
     r = client.get(f"/api/v1/persons/{pid(9)}/archive", headers=users.headers("rep"))
     assert r.status_code == 403
+    # The refusal is audited with the path, whose ID number is masked: the audit log
+    # never stores one in clear.
+    paths = [e.details["path"] for e in audit_rows(users.rt, "access.denied")]
+    assert f"/api/v1/persons/{pid(9)[:4]}{'*' * 10}{pid(9)[-4:]}/archive" in paths
+    assert not any(pid(9) in p for p in paths)
 
 
 def test_annual_status_needs_evidence_and_supersedes(client, users, rt, frozen_clock, officer, edu):

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chengxin.identity import (
+    loggable_path,
     make_id_number,
     mask_id_number,
     mask_name,
@@ -105,6 +106,14 @@ def test_scrub_leaves_other_numbers(text):
 
 def test_scrub_none():
     assert scrub_text(None) == ""
+
+
+def test_loggable_path_masks_an_id_number_segment_and_keeps_the_rest():
+    assert loggable_path("/api/v1/persons/11010519491231002X/archive.pdf") == (
+        "/api/v1/persons/1101**********002X/archive.pdf")
+    assert loggable_path("/api/v1/lists/123456789012345678901") == (
+        "/api/v1/lists/123456789012345678901")  # a longer digit run is no ID number
+    assert loggable_path("/x" * 150) == ("/x" * 100)
 
 
 _HANZI = "的是在了不和有大这主中人上为们地个用工时要动国产以我到"

@@ -23,6 +23,7 @@ from chengxin.identity.gb11643 import (
 )
 from chengxin.identity.masking import (
     Audience,
+    loggable_path,
     mask_id_number,
     mask_name,
     mask_org_name,
@@ -52,6 +53,7 @@ __all__ = [
     "is_valid_uscc",
     "key_from_text",
     "key_to_text",
+    "loggable_path",
     "make_id_number",
     "make_uscc",
     "mask_id_number",

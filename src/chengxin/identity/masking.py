@@ -86,3 +86,9 @@ def scrub_text(text: str | None) -> str:
     if not text:
         return ""
     return _SCRUB.sub(_scrub_match, text)
+
+
+def loggable_path(path: str) -> str:
+    """A request path as it may be logged or audited: some paths carry an ID number
+    (/api/v1/persons/{id_number}/archive), which is masked; cut to 200 characters."""
+    return scrub_text(path)[:200]

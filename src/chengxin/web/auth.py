@@ -20,6 +20,7 @@ from chengxin.accounts import service as accounts
 from chengxin.accounts.permissions import allowed
 from chengxin.accounts.principal import PUBLIC_PRINCIPAL, Principal
 from chengxin.audit.service import record
+from chengxin.identity.masking import loggable_path
 from chengxin.runtime import Runtime
 
 SESSION_COOKIE = "cx_session"
@@ -98,7 +99,7 @@ def deny(request: Request, who: Principal) -> None:
     try:
         with runtime(request).uow() as s:
             record(s, who, "access.denied", outcome="denied",
-                   details={"method": request.method, "path": request.url.path[:200],
+                   details={"method": request.method, "path": loggable_path(request.url.path),
                             "code": "page_forbidden"})
     except Exception:  # noqa: BLE001 - a failed audit must not turn a 403 into a 500
         pass
