@@ -373,5 +373,8 @@ def reference_reload(
 
 
 def main() -> None:
+    from chengxin.gcpolicy import tune_for_throughput
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tune_for_throughput()  # an import of a large file allocates millions of short-lived objects
     app()
