@@ -141,6 +141,10 @@ class HeaderMap:
         """Built once, after map_header has filled the columns: convert_row's lookup."""
         return dict(zip(self.headers, self.columns, strict=True))
 
+    @functools.cached_property
+    def plan(self) -> dict[str, tuple[Column, str, str, str]]:
+        return _plan(self)
+
     def by_field(self) -> dict[str, int]:
         return {c.field: i for i, c in enumerate(self.columns) if c is not None}
 
@@ -285,32 +289,51 @@ def _convert(col: Column, value: Any) -> Any:
     return text[1:] if _NEUTRALISED.match(text) else text  # undo error_report's quote
 
 
+def _plan(header_map: HeaderMap) -> dict[str, tuple[Column, str, str, str]]:
+    """Per header, what convert_row does with its cells: (column, where the value goes —
+    "record", "attributes" or a responsible person's role —, key, the person's part).
+    Worked out once per file instead of once per cell."""
+    plan: dict[str, tuple[Column, str, str, str]] = {}
+    for header, col in header_map.by_header.items():
+        if col is None:
+            continue
+        parts = col.field.split(".")
+        if parts[0] == "attributes":
+            plan[header] = (col, "attributes", parts[1], "")
+        elif parts[0] == "responsible_persons":
+            plan[header] = (col, parts[1], parts[1], parts[2])
+        else:
+            plan[header] = (col, "record", col.field, "")
+    return plan
+
+
 def convert_row(cells: dict[str, Any], header_map: HeaderMap, default_item_code: str | None,
                 row: int = 0) -> tuple[dict, list[dict]]:
     """API row dict plus the cell problems validation cannot see (a bad cell is left out)."""
-    columns = header_map.by_header
+    plan = header_map.plan
     record: dict[str, Any] = {}
     people: dict[str, dict[str, str]] = {}
     problems: list[dict] = []
     for header, value in cells.items():
         if value == "" or value is None:  # most cells of a wide sheet: skip them cheaply
             continue
-        col = columns.get(header)
-        if col is None or cell_text(value) == "":
+        step = plan.get(header)
+        # str.strip() removes U+3000 too: the same test as cell_text(value) == ""
+        if step is None or not (value.strip() if type(value) is str else cell_text(value)):
             continue
+        col, where, key, part = step
         try:
             converted = _convert(col, value)
         except ValueError as exc:
             problems.append({"row": row, "field": col.field, "message": f"{col.header}{exc}"
                              if col.kind in ("id", "uscc") else str(exc), "code": "cell"})
             continue
-        parts = col.field.split(".")
-        if parts[0] == "attributes":
-            record.setdefault("attributes", {})[parts[1]] = converted
-        elif parts[0] == "responsible_persons":
-            people.setdefault(parts[1], {})[parts[2]] = converted
+        if where == "record":
+            record[key] = converted
+        elif where == "attributes":
+            record.setdefault("attributes", {})[key] = converted
         else:
-            record[col.field] = converted
+            people.setdefault(key, {})[part] = converted
     _finish(record, people, header_map, default_item_code, {p["field"] for p in problems})
     return record, problems
 

@@ -14,6 +14,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -157,10 +158,16 @@ class _Batch:
         self.new_records: list[tuple[int, int | None, str]] = []  # (id, person id, item)
         self.policy = policy_from(str(self.rt.settings.reference_dir))
         self.orgs: dict[str, int] = {}
+        self.digests: dict[str, str] = {}  # id18 -> blind index, for this batch only
 
     # -- subjects ---------------------------------------------------------------------
     def _digest(self, id18: str) -> str:
-        return self.rt.blind.digest(id18, domain=ID_DOMAIN)
+        # Each number is looked up, maybe inserted, and looked up again: one HMAC each,
+        # kept only as long as this batch (which holds the clear numbers anyway).
+        digest = self.digests.get(id18)
+        if digest is None:
+            digest = self.digests[id18] = self.rt.blind.digest(id18, domain=ID_DOMAIN)
+        return digest
 
     def _load_persons(self, ids: set[str]) -> None:
         by_hash = {self._digest(i): i for i in ids}
@@ -336,7 +343,7 @@ class _Batch:
     def _new_records(self, values: list[dict[str, Any]]) -> list[int]:
         """Insert new credit_records rows (dicts with every column but id)."""
         ids = bulk.insert_rows(self.s, CreditRecord, _RECORD_COLUMNS,
-                               [tuple(v[c] for c in _RECORD_COLUMNS) for v in values])
+                               list(map(_record_tuple, values)))
         self.new_records.extend(
             (rid, v["person_id"], v["item_code"]) for rid, v in zip(ids, values, strict=True))
         return ids
@@ -484,6 +491,7 @@ _RECORD_COLUMNS = (
     "organization_id", "group_code", "decision_date", "valid_until", "display_until", "status",
     "version", "content_hash", "derived_from", "derived_role", "source", "created_at",
     "updated_at")
+_record_tuple = itemgetter(*_RECORD_COLUMNS)  # a row dict in _RECORD_COLUMNS order, in C
 _VERSION_COLUMNS = ("record_id", "version", "payload", "content_hash", "reason", "source",
                     "actor", "created_at")
 _MEMBERSHIP_COLUMNS = ("person_id", "group_code", "department_code", "employer", "position",
