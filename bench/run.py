@@ -206,9 +206,11 @@ def _import_main(csv_path: str) -> None:
     """Subprocess body: the same calls as `chengxin import` (create_job + run_job)."""
     from chengxin.accounts.principal import Principal, Role
     from chengxin.config import Settings
+    from chengxin.gcpolicy import tune_for_throughput
     from chengxin.records import imports
     from chengxin.runtime import build_runtime
 
+    tune_for_throughput()  # as `chengxin`'s main() does before any command
     rt = build_runtime(Settings())
     actor = Principal(kind="system", role=Role.SYSTEM, id="bench",
                       department_code=datagen.DEPARTMENT, label="bench-import")
@@ -269,9 +271,11 @@ def analyze(env: Env) -> None:
 def _idle_main() -> None:
     """Subprocess body for the memory floor: the runtime built, nothing imported."""
     from chengxin.config import Settings
+    from chengxin.gcpolicy import tune_for_throughput
     from chengxin.records import imports  # noqa: F401 - same modules loaded as an import
     from chengxin.runtime import build_runtime
 
+    tune_for_throughput()  # as the import process
     rt = build_runtime(Settings())
     with rt.uow() as s:
         from sqlalchemy import text
@@ -690,8 +694,11 @@ def _bare_app():  # type: ignore[no-untyped-def]
 
 def __getattr__(name: str) -> Any:  # `bench.run:bare_app` for granian, built on first use
     if name == "bare_app":
+        from chengxin.gcpolicy import tune_for_throughput
+
         app = _bare_app()
         globals()["bare_app"] = app
+        tune_for_throughput()  # the same collector settings as chengxin.asgi: served the same way
         return app
     raise AttributeError(name)
 
