@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import select, text
 
+from chengxin import clock
 from chengxin.accounts.principal import cli_principal
 from chengxin.audit.checkpoint_models import AuditCheckpoint
 from chengxin.audit.models import AuditEntry
@@ -130,7 +132,15 @@ def test_checkpoints_are_append_only(rt):
         assert len(s.scalars(select(AuditCheckpoint)).all()) == 1
 
 
-def test_export_reverifies_outside_the_database(rt, tmp_path, frozen_clock):
+def test_export_reverifies_outside_the_database(rt, tmp_path):
+    # A month after the real date: the database's first entries (written when the test
+    # database was made, at the real time) must fall before `since` below, whatever the
+    # day the suite runs (a fixed date here failed once the real date passed it).
+    with clock.frozen(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)) as frozen:
+        _export_and_reverify(rt, tmp_path, frozen)
+
+
+def _export_and_reverify(rt, tmp_path, frozen_clock):
     _write(rt, 3)
     frozen_clock.advance(days=2)
     _write(rt, 4, 3)
@@ -144,7 +154,7 @@ def test_export_reverifies_outside_the_database(rt, tmp_path, frozen_clock):
     assert audit_rows(rt, "audit.export")[-1].details["entries"] == res["entries"]
     # --since: only the later entries, still verifiable from their first prev_hash.
     part = tmp_path / "since.jsonl"
-    since = (frozen_clock.now() + __import__("datetime").timedelta(hours=8)).date()
+    since = (frozen_clock.now() + dt.timedelta(hours=8)).date()
     with rt.uow() as s:
         res2 = export_audit(s, part, since=since)
     assert 4 <= res2["entries"] < res["entries"] and verify_export(part).ok
