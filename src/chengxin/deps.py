@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -15,6 +17,8 @@ from chengxin.accounts.principal import PUBLIC_PRINCIPAL, Principal
 from chengxin.accounts.security import API_KEY_PREFIX, hash_api_key
 from chengxin.errors import Forbidden, Unauthorized
 from chengxin.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -42,6 +46,13 @@ def _bearer(request: Request) -> str | None:
 # this process clears the cache at once; through another process it takes effect within
 # the TTL.
 API_KEY_TTL = 10.0
+# In the last seconds of an entry's lifetime the first request re-verifies the key in the
+# background (one verification per key at a time), so a busy key's entry is renewed
+# before it expires. Without it every request arriving at the moment of expiry went the
+# slow way at once: with 64 concurrent callers, a stall of the check every 10 seconds
+# (docs/scaling.md §1.0). An entry is never used past its expiry.
+API_KEY_REFRESH_AHEAD = 2.0
+_refreshing_lock = threading.Lock()
 
 
 def cached_api_key(rt: Runtime, token: str) -> tuple[str, Principal | None]:
@@ -49,17 +60,49 @@ def cached_api_key(rt: Runtime, token: str) -> tuple[str, Principal | None]:
     cache = rt.caches.setdefault("api_keys", {})
     digest = hash_api_key(token)
     hit = cache.get(digest)
-    return digest, (hit[0] if hit and hit[1] > time.monotonic() else None)
+    if hit is None:
+        return digest, None
+    principal, expires = hit
+    left = expires - time.monotonic()
+    if left <= 0:
+        return digest, None
+    if left < API_KEY_REFRESH_AHEAD:
+        _refresh_in_background(rt, token, digest)
+    return digest, principal
+
+
+def _refresh_in_background(rt: Runtime, token: str, digest: str) -> None:
+    with _refreshing_lock:
+        busy = rt.caches.setdefault("api_keys_refreshing", set())
+        if digest in busy:
+            return
+        busy.add(digest)
+
+    def work() -> None:
+        try:
+            _key_from_db(rt, token, digest)
+        except Exception as exc:
+            log.warning("background re-verification of an API key failed (%s)",
+                        type(exc).__name__)
+        finally:
+            with _refreshing_lock:
+                busy.discard(digest)
+
+    threading.Thread(target=work, name="api-key-refresh", daemon=True).start()
 
 
 def _key_from_db(rt: Runtime, token: str, digest: str) -> Principal | None:
+    # Taken before the read: a revocation through this process meanwhile drops the whole
+    # cache, and what was read before it then lands in the dropped one, not the new one.
+    cache = rt.caches.setdefault("api_keys", {})
     with rt.uow() as session:
         principal = accounts.principal_from_api_key(session, token)
-    if principal is not None:
-        cache = rt.caches.setdefault("api_keys", {})
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[digest] = (principal, time.monotonic() + API_KEY_TTL)
+    if principal is None:
+        cache.pop(digest, None)  # revoked elsewhere: found by a re-verification
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[digest] = (principal, time.monotonic() + API_KEY_TTL)
     return principal
 
 
