@@ -8,7 +8,6 @@ import json
 import pytest
 from sqlalchemy import select, text
 
-from chengxin import clock
 from chengxin.accounts.principal import cli_principal
 from chengxin.audit.checkpoint_models import AuditCheckpoint
 from chengxin.audit.models import AuditEntry
@@ -132,15 +131,11 @@ def test_checkpoints_are_append_only(rt):
         assert len(s.scalars(select(AuditCheckpoint)).all()) == 1
 
 
-def test_export_reverifies_outside_the_database(rt, tmp_path):
+def test_export_reverifies_outside_the_database(rt, tmp_path, frozen_clock):
     # A month after the real date: the database's first entries (written when the test
     # database was made, at the real time) must fall before `since` below, whatever the
-    # day the suite runs (a fixed date here failed once the real date passed it).
-    with clock.frozen(dt.datetime.now(dt.UTC) + dt.timedelta(days=30)) as frozen:
-        _export_and_reverify(rt, tmp_path, frozen)
-
-
-def _export_and_reverify(rt, tmp_path, frozen_clock):
+    # day the suite runs (the fixture's fixed date failed once the real date passed it).
+    frozen_clock.set(dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     _write(rt, 3)
     frozen_clock.advance(days=2)
     _write(rt, 4, 3)
