@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import ARRAY, JSON, Table, any_, bindparam
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -45,10 +46,25 @@ def insert_rows(session: Session, model: Any, columns: Sequence[str], rows: Sequ
     session.flush()  # ORM objects added earlier may be referenced by these rows
     # These writes bypass SQLAlchemy's statement events: say which table changed (the
     # check path's cache of persons' facts listens for it).
-    note_written(session.connection(), table.name)
-    if session.get_bind().dialect.name == "postgresql":
-        return _pg_insert(session, table, columns, rows, with_ids)
-    return _sqlite_insert(session, table, columns, rows, with_ids)
+    connection = session.connection()
+    note_written(connection, table.name)
+    return write_rows(connection.connection.driver_connection, connection.dialect, table,
+                      columns, rows, with_ids=with_ids)
+
+
+def write_rows(conn: Any, dialect: Dialect, model: Any, columns: Sequence[str],
+               rows: Sequence[Row], *, with_ids: bool = False) -> list[int]:
+    """`insert_rows` on a driver connection (sqlite3 / psycopg) whose transaction the
+    caller runs: the check path's group commit, which skips the ORM session (its
+    per-transaction cost was most of a small batch's). On SQLite the transaction must
+    hold the write lock (BEGIN IMMEDIATE) when `with_ids` is true. Nothing is noted for
+    the engine's listeners: the caller says what it wrote, if anyone listens."""
+    if not rows:
+        return []
+    table = _table(model)
+    if dialect.name == "postgresql":
+        return _pg_insert(conn, table, columns, rows, with_ids)
+    return _sqlite_insert(conn, dialect, table, columns, rows, with_ids)
 
 
 def insert_dicts(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -76,16 +92,11 @@ def where_in(session: Session, column: Any, values: Sequence[Any]
         yield column.in_(values[i:i + IN_CHUNK])
 
 
-def driver_connection(session: Session) -> Any:
-    return session.connection().connection.driver_connection
-
-
 # ------------------------------------------------------------------ PostgreSQL
 
 
-def _pg_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Row],
+def _pg_insert(conn: Any, table: Table, columns: Sequence[str], rows: Sequence[Row],
                with_ids: bool) -> list[int]:
-    conn = driver_connection(session)
     ids: list[int] = []
     if with_ids:
         # pg_get_serial_sequence: the sequence behind the id, whether SERIAL or IDENTITY.
@@ -148,14 +159,13 @@ _SHORTCUTS: dict[type, Callable[[Any], Any]] = {UTCDateTime: _utc_text, JSON: js
 _PROCESSORS: dict[tuple[str, tuple[str, ...]], list[tuple[int, Callable[[Any], Any]]]] = {}
 
 
-def _processors(session: Session, table: Table, columns: Sequence[str]
+def _processors(dialect: Dialect, table: Table, columns: Sequence[str]
                 ) -> list[tuple[int, Callable[[Any], Any]]]:
     """The columns' bind processors, looked up once per table and column list (the
     check path inserts a few rows many times a second); each call gets its own memo."""
     key = (table.name, tuple(columns))
     found = _PROCESSORS.get(key)
     if found is None:
-        dialect = session.get_bind().dialect
         found = []
         for i, name in enumerate(columns):
             col_type = table.c[name].type
@@ -179,10 +189,9 @@ def _remember_last(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return process
 
 
-def _sqlite_insert(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Row],
-                   with_ids: bool) -> list[int]:
-    conn = driver_connection(session)
-    procs = _processors(session, table, columns)
+def _sqlite_insert(conn: Any, dialect: Dialect, table: Table, columns: Sequence[str],
+                   rows: Sequence[Row], with_ids: bool) -> list[int]:
+    procs = _processors(dialect, table, columns)
     ids: list[int] = []
     if with_ids:
         top = conn.execute(f'SELECT max(id) FROM "{table.name}"').fetchone()[0] or 0  # noqa: S608

@@ -143,16 +143,16 @@ def test_concurrent_checks_are_grouped_and_all_logged(app, client, users, rt, ke
 
 
 def test_a_failed_write_fails_only_its_own_request(app, client, rt, key, monkeypatch):
-    original = service.store
+    original = service.store_direct
 
-    def store(session, done):
+    def store(conn, dialect, done, departments):
         if any(d.purpose == "boom" for d in done):
             if len(done) > 1:
                 raise RuntimeError("batch refused")  # the whole batch fails first…
             raise RuntimeError("this one is bad")   # …then only the bad one, alone
-        return original(session, done)
+        return original(conn, dialect, done, departments)
 
-    monkeypatch.setattr(service, "store", store)
+    monkeypatch.setattr(service, "store_direct", store)
     headers = dict(key)
 
     async def many():
@@ -262,3 +262,79 @@ def test_a_held_sqlite_write_lock_sends_the_batch_to_the_thread(app, rt, key):
     assert response.status_code == 200
     with rt.uow() as s:
         assert s.get(Check, response.json()["check_id"]) is not None
+
+
+def test_the_group_commit_writes_what_the_general_route_writes(client, users, rt, key):
+    """The fast path writes on the driver connection, without the ORM session
+    (service.store_direct): the same check row, query-log row and audit entry as
+    service.store, apart from ids and times."""
+    from chengxin.audit.models import AuditEntry
+
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(6)])
+    fast = _check(client, key, 6).json()["check_id"]
+    engine = _engine(rt)
+    assert engine.writes.items >= 1
+    with rt.uow() as s:
+        slow = service.run_check(s, actor=_actor(rt, key), id_number=pid(6),
+                                 scenario="civil_service_hiring", purpose="入职审查")["check_id"]
+
+    def written(check_id):
+        with rt.uow() as s:
+            c = s.get(Check, check_id)
+            check = {k: getattr(c, k) for k in service._CHECK_COLUMNS if k not in ("id", "at")}
+            entry = s.scalars(select(AuditEntry).where(AuditEntry.object_id == check_id)).one()
+            audited = {k: getattr(entry, k) for k in (
+                "actor_type", "actor_id", "actor_role", "department_code", "action",
+                "object_type", "subject_person_id", "purpose", "outcome", "details")}
+            return check, audited, c.at, c.person_id
+
+    (fast_check, fast_audit, fast_at, person), (slow_check, slow_audit, slow_at, _) = (
+        written(fast), written(slow))
+    assert fast_check == slow_check and fast_check["status"] == "warning"
+    assert fast_audit == slow_audit and fast_audit["details"]["decision"] == "allow"
+    with rt.uow() as s:
+        logged = s.scalars(select(QueryLog).where(QueryLog.person_id == person)
+                           .order_by(QueryLog.id)).all()
+    assert len(logged) == 2 and fast_at <= slow_at
+    fields = ("channel", "actor", "actor_key", "organization", "purpose", "what",
+              "authorization_id")
+    assert [{k: getattr(q, k) for k in fields} for q in logged] == [
+        {"channel": "check", "actor": logged[0].actor, "actor_key": logged[0].actor_key,
+         "organization": "安阳县人力资源和社会保障局", "purpose": "入职审查", "what": "check",
+         "authorization_id": None}] * 2
+
+
+def test_store_direct_takes_api_keys_only():
+    """Reads by users are watched for unusual patterns, which needs a session: the
+    driver-connection path refuses them rather than skip the watch."""
+    from chengxin.accounts.principal import cli_principal
+
+    done, _ = service.answered(cli_principal(), None, "awards", None, {
+        "subject": {"id_number_masked": "x"}, "status": "unknown", "lists": [],
+        "measures": [], "decision": "allow"})
+    with pytest.raises(ValueError, match="API keys only"):
+        service.store_direct(None, None, [done], {})
+
+
+def test_a_lost_database_connection_fails_no_check(client, rt, key):
+    """PostgreSQL: the group commit's own connection is cut between two checks (a server
+    restart, a failover). The batch fails on it, and its checks are retried on a new
+    connection: the caller gets its answer, and it is written down."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to lose")
+    from sqlalchemy import text
+
+    engine = _engine(rt)
+    assert _check(client, key, 7).status_code == 200  # the writer's connection is open
+    with rt.engine.connect() as conn:
+        cut = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")).scalar()
+    assert cut >= 1
+    batches = engine.writes.batches
+    r = _check(client, key, 7)
+    assert r.status_code == 200
+    assert engine.writes.batches == batches + 1  # answered through the engine
+    with rt.uow() as s:
+        assert s.get(Check, r.json()["check_id"]) is not None

@@ -44,17 +44,25 @@ def actor_key(actor: Principal) -> str:
     return f"{actor.kind}:{actor.id}"
 
 
+def department_names(session: Session) -> dict[str, str]:
+    # Departments change only with a reference load: the names are kept with the
+    # reference cache (the check path's group commit asks once per batch).
+    return cached(session, "department_names",
+                  lambda s: dict(s.execute(select(Department.code, Department.name)).all()))
+
+
 def _organization(session: Session, actor: Principal) -> str | None:
+    names = department_names(session) if actor.department_code and not actor.organization else {}
+    return organization_of(actor, names)
+
+
+def organization_of(actor: Principal, departments: dict[str, str]) -> str | None:
     """Who the person sees: the third party's organisation or the department's name —
     never the staff member's login, which is internal."""
     if actor.organization:
         return actor.organization.strip()[:200]
     if actor.department_code:
-        # Departments change only with a reference load: the names are kept with the
-        # reference cache (the check path's group commit asks once per batch).
-        names = cached(session, "department_names",
-                       lambda s: dict(s.execute(select(Department.code, Department.name)).all()))
-        return names.get(actor.department_code, actor.department_code)[:200]
+        return departments.get(actor.department_code, actor.department_code)[:200]
     if actor.role == Role.INDIVIDUAL:
         return "本人"
     if actor.role in (Role.ADMIN, Role.REVIEWER, Role.AUDITOR) or actor.kind == "system":
@@ -99,22 +107,29 @@ def log_many(session: Session, reads: list[tuple[Principal, int, str, str, str |
     one at a time through `log_query`, which may refuse them."""
     if not reads:
         return
-    if any(r[2] == "third_party" or r[2] not in CHANNELS for r in reads):
-        raise ValueError("log_many takes no rate-limited or unknown channel")  # programming error
     now = clock.now()
-    organizations: dict[str, str | None] = {}  # one lookup per actor, not per read
-    for actor, *_ in reads:
-        if actor_key(actor) not in organizations:
-            organizations[actor_key(actor)] = _organization(session, actor)
-    insert_dicts(session, QueryLog, [
-        _values(actor, pid, now, channel, what, purpose, None, organizations[actor_key(actor)])
-        for actor, pid, channel, what, purpose in reads])
+    insert_dicts(session, QueryLog, read_rows(reads, department_names(session), now))
     watched = {actor_key(a): a for a, _, channel, _, _ in reads
                if channel != "self" and a.kind != "api_key"}
     if watched:
         policy = query_policy(session)
         for key, actor in watched.items():
             _watch(session, actor, key, now, policy)
+
+
+def read_rows(reads: list[tuple[Principal, int, str, str, str | None]],
+              departments: dict[str, str], now: dt.datetime) -> list[dict[str, Any]]:
+    """The query-log rows of `reads`, as `log_many` writes them (without its watch for
+    unusual patterns, which needs a session: callers without one take API keys only)."""
+    if any(r[2] == "third_party" or r[2] not in CHANNELS for r in reads):
+        raise ValueError("log_many takes no rate-limited or unknown channel")  # programming error
+    organizations: dict[str, str | None] = {}  # one lookup per actor, not per read
+    for actor, *_ in reads:
+        if actor_key(actor) not in organizations:
+            organizations[actor_key(actor)] = organization_of(actor, departments)
+    return [_values(actor, pid, now, channel, what, purpose, None,
+                    organizations[actor_key(actor)])
+            for actor, pid, channel, what, purpose in reads]
 
 
 def _values(actor: Principal, person_id: int, now: dt.datetime, channel: str, what: str,

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from chengxin import clock
 from chengxin.accounts.principal import Principal
+from chengxin.audit.service import append_chained
+from chengxin.audit.service import entry as audit_entry
 from chengxin.audit.service import record as audit
-from chengxin.bulk import insert_rows
+from chengxin.bulk import insert_rows, write_rows
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
 from chengxin.reference.cache import cached
-from chengxin.rights.querylog import log_many
+from chengxin.rights.models import QueryLog
+from chengxin.rights.querylog import log_many, read_rows
 from chengxin.sanctions import policy
 from chengxin.sanctions.models import AppliedMeasure, Check, CheckFeedback
 from chengxin.sanctions.policy import CheckFacts
@@ -126,21 +130,47 @@ _CHECK_COLUMNS = ("id", "department_code", "scenario", "person_id", "status", "d
 
 
 def store(session: Session, done: list[Answered]) -> None:
-    """Write answered checks: the check rows, the person's query log and the audit trail,
-    each as one multi-row INSERT (the fast path commits many checks together)."""
-    insert_rows(session, Check, _CHECK_COLUMNS, [
-        (c.check_id, c.actor.department_code or "", c.scenario, c.person_id,
-         c.answer["status"], c.answer["decision"], [m["code"] for m in c.answer["measures"]],
-         [e["type"] for e in c.answer["lists"]], c.at, c.actor.name)
-        for c in done], with_ids=False)
-    log_many(session, [(c.actor, c.person_id, "check", "check", c.purpose or c.scenario)
-                       for c in done if c.person_id is not None])
+    """Write answered checks in the session's transaction: the check rows, the person's
+    query log and the audit trail, each as one multi-row insert."""
+    insert_rows(session, Check, _CHECK_COLUMNS, _check_rows(done), with_ids=False)
+    log_many(session, _reads(done))
     for c in done:
-        audit(session, c.actor, "check.run", object_type="check", object_id=c.check_id,
-              subject_person_id=c.person_id, purpose=c.purpose or c.scenario,
-              details={"scenario": c.scenario, "decision": c.answer["decision"],
-                       "status": c.answer["status"],
-                       "id_masked": c.answer["subject"]["id_number_masked"]})
+        audit(session, c.actor, "check.run", **_audited(c))
+
+
+def store_direct(conn: Any, dialect: Dialect, done: list[Answered],
+                 departments: dict[str, str]) -> None:
+    """`store` on a driver connection inside the caller's transaction, for the fast
+    path's group commit (sanctions/fastpath.py), which skips the ORM session. The same
+    rows; API keys only, whose reads the query log does not watch (see log_many)."""
+    if any(c.actor.kind != "api_key" for c in done):
+        raise ValueError("store_direct takes checks by API keys only")  # programming error
+    write_rows(conn, dialect, Check, _CHECK_COLUMNS, _check_rows(done))
+    reads = read_rows(_reads(done), departments, clock.now())
+    if reads:
+        write_rows(conn, dialect, QueryLog, tuple(reads[0]), [tuple(r.values()) for r in reads])
+    append_chained(conn, dialect, [audit_entry(c.actor, "check.run", **_audited(c))
+                                   for c in done])
+
+
+def _check_rows(done: list[Answered]) -> list[tuple[Any, ...]]:
+    return [(c.check_id, c.actor.department_code or "", c.scenario, c.person_id,
+             c.answer["status"], c.answer["decision"], [m["code"] for m in c.answer["measures"]],
+             [e["type"] for e in c.answer["lists"]], c.at, c.actor.name)
+            for c in done]
+
+
+def _reads(done: list[Answered]) -> list[tuple[Principal, int, str, str, str | None]]:
+    return [(c.actor, c.person_id, "check", "check", c.purpose or c.scenario)
+            for c in done if c.person_id is not None]
+
+
+def _audited(c: Answered) -> dict[str, Any]:
+    return {"object_type": "check", "object_id": c.check_id, "subject_person_id": c.person_id,
+            "purpose": c.purpose or c.scenario,
+            "details": {"scenario": c.scenario, "decision": c.answer["decision"],
+                        "status": c.answer["status"],
+                        "id_masked": c.answer["subject"]["id_number_masked"]}}
 
 
 def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: Any,
