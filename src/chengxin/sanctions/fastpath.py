@@ -46,7 +46,6 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from chengxin import clock
 from chengxin.accounts.permissions import allowed
@@ -66,7 +65,7 @@ from chengxin.rights.querylog import department_names
 from chengxin.runtime import Runtime
 from chengxin.sanctions import service
 from chengxin.sanctions.policy import CheckFacts
-from chengxin.sanctions.repository import PersonRef, facts_for, persons_by_hash
+from chengxin.sanctions.repository import PersonRef, facts_for_on, persons_by_hash_on
 from chengxin.subjects.service import ID_DOMAIN
 
 log = logging.getLogger("chengxin")
@@ -287,7 +286,7 @@ class CheckEngine:
             write_engine = make_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=False)
             self._own_engines = [write_engine]
         self._reads_from = make_sessionmaker(read_engine)
-        self._reads_now = make_sessionmaker(read_now) if read_now else None
+        self._read_engine, self._read_now_engine = read_engine, read_now
         self._write_engine, self._write_now_engine = write_engine, write_now
         self.reads = Batcher(self._load, "check-read",
                              first=self._load_now if read_now else None)
@@ -341,14 +340,22 @@ class CheckEngine:
         return response
 
     # -- the batches' work ----------------------------------------------------------------
-    def _load(self, digests: list[str], factory: sessionmaker[Session] | None = None
-              ) -> list[Entry]:
+    def _load(self, digests: list[str], engine: Engine | None = None) -> list[Entry]:
         epoch = self.cache.epoch
-        with (factory or self._reads_from)() as s:
-            s.info["runtime"] = self.rt
-            persons = persons_by_hash(s, digests)
-            facts = facts_for(s, list(persons.values()))
-            s.rollback()
+        engine = engine or self._read_engine
+        dialect = engine.dialect.name
+        raw = engine.raw_connection()  # as _store: no ORM session for a batch's reads
+        try:
+            conn = raw.driver_connection
+            if dialect == "sqlite":
+                conn.execute("BEGIN")  # one snapshot for all the reads, no write lock
+            try:
+                persons = persons_by_hash_on(conn, dialect, digests)
+                facts = facts_for_on(conn, dialect, list(persons.values()))
+            finally:
+                conn.rollback()
+        finally:
+            raw.close()
         expires = self.cache.clock() + self.cache.ttl
         loaded = {}
         for d in dict.fromkeys(digests):
@@ -360,7 +367,7 @@ class CheckEngine:
 
     def _load_now(self, digests: list[str]) -> list[Entry]:
         with _busy_is_wait():
-            return self._load(digests, self._reads_now)
+            return self._load(digests, self._read_now_engine)
 
     def _write_now(self, done: list[service.Answered]) -> list[Any]:
         with _busy_is_wait():

@@ -1,0 +1,47 @@
+"""The check's reads run on the driver connection (sanctions/repository.py): the values
+must be what the ORM would have loaded — dates as dates, the person's first day in UTC
+whatever the database session's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, text
+
+from chengxin import clock
+from chengxin.records.models import CreditRecord, GroupMembership
+from chengxin.sanctions.policy import RecordFact
+from chengxin.sanctions.repository import PersonRef, facts_for, persons_by_hash
+from chengxin.subjects.models import Person
+from chengxin.subjects.service import ID_DOMAIN
+from tests.records.factories import EDU, pid, teacher_penalty
+
+
+def test_the_reads_give_what_the_orm_loads(client, users, rt):
+    # 23:30 UTC is already the next day east of UTC: the person's first day stays the
+    # UTC one, as the ORM's UTC datetimes give it.
+    with clock.frozen(dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)):
+        r = client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(8)])
+    assert r.status_code < 300, r.text
+    digest = rt.blind.digest(pid(8), domain=ID_DOMAIN)
+    with rt.uow() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))  # UTC+14
+        person = s.scalars(select(Person).where(Person.id_hash == digest)).one()
+        ref = persons_by_hash(s, [digest, "0" * 64])
+        assert ref == {digest: PersonRef(person.id, person.name, person.birth_date,
+                                         dt.date(2026, 3, 1))}
+        assert isinstance(ref[digest].birth_date, dt.date)
+        record = s.scalars(select(CreditRecord).where(CreditRecord.person_id == person.id)).one()
+        started = s.scalars(select(GroupMembership.started_on)
+                            .where(GroupMembership.person_id == person.id)).all()
+        facts = facts_for(s, [ref[digest]])[person.id]
+    assert facts.known
+    assert facts.records == [RecordFact(record.id, "general", "negative", record.status,
+                                        record.decision_date, record.display_until,
+                                        facts.records[0].age_at_decision)]
+    assert type(facts.records[0].decision_date) is dt.date
+    assert facts.records[0].decision_date == dt.date(2026, 3, 1)
+    assert facts.known_since == min([record.decision_date, dt.date(2026, 3, 1),
+                                     *(d for d in started if d is not None)])
+    assert facts.lists == [] and facts.annual == {}
