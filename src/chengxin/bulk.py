@@ -46,10 +46,15 @@ def insert_rows(session: Session, model: Any, columns: Sequence[str], rows: Sequ
     session.flush()  # ORM objects added earlier may be referenced by these rows
     # These writes bypass SQLAlchemy's statement events: say which table changed (the
     # check path's cache of persons' facts listens for it).
+    note_written(session.connection(), table.name)
+    return write_rows(*on_driver(session), table, columns, rows, with_ids=with_ids)
+
+
+def on_driver(session: Session) -> tuple[Any, Dialect]:
+    """The session's driver connection (sqlite3 / psycopg), inside its transaction (begun
+    here if need be), and its dialect: for work that skips SQLAlchemy's statement layer."""
     connection = session.connection()
-    note_written(connection, table.name)
-    return write_rows(connection.connection.driver_connection, connection.dialect, table,
-                      columns, rows, with_ids=with_ids)
+    return connection.connection.driver_connection, connection.dialect
 
 
 def write_rows(conn: Any, dialect: Dialect, model: Any, columns: Sequence[str],

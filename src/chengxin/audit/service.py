@@ -96,10 +96,10 @@ def flush_pending(session: Session) -> int:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if not pending:
         return 0
-    connection = session.connection()  # begins the transaction (SQLite: BEGIN IMMEDIATE)
-    note_written(connection, AuditEntry.__tablename__)
-    return append_chained(connection.connection.driver_connection, connection.dialect,
-                          pending)
+    from chengxin.bulk import on_driver  # bulk -> db -> models: imported late
+
+    note_written(session.connection(), AuditEntry.__tablename__)
+    return append_chained(*on_driver(session), pending)
 
 
 def append_chained(conn: Any, dialect: Dialect, pending: list[dict[str, Any]]) -> int:

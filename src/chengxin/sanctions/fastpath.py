@@ -344,18 +344,10 @@ class CheckEngine:
         epoch = self.cache.epoch
         engine = engine or self._read_engine
         dialect = engine.dialect.name
-        raw = engine.raw_connection()  # as _store: no ORM session for a batch's reads
-        try:
-            conn = raw.driver_connection
-            if dialect == "sqlite":
-                conn.execute("BEGIN")  # one snapshot for all the reads, no write lock
-            try:
-                persons = persons_by_hash_on(conn, dialect, digests)
-                facts = facts_for_on(conn, dialect, list(persons.values()))
-            finally:
-                conn.rollback()
-        finally:
-            raw.close()
+        # One snapshot for all the reads, without the write lock.
+        with _driver_transaction(engine, "BEGIN", commit=False) as conn:
+            persons = persons_by_hash_on(conn, dialect, digests)
+            facts = facts_for_on(conn, dialect, list(persons.values()))
         expires = self.cache.clock() + self.cache.ttl
         loaded = {}
         for d in dict.fromkeys(digests):
@@ -375,27 +367,11 @@ class CheckEngine:
         return [None] * len(done)
 
     def _store(self, done: list[service.Answered], engine: Engine | None = None) -> None:
-        """One transaction on the driver connection, without an ORM session: for a batch
-        of a few dozen checks the session's own work (begin, flush, events, the ORM
-        select of the audit chain's head) cost more than writing the rows (measured)."""
         engine = engine or self._write_engine
         assert self._reference is not None  # run() loaded it before any check got here
-        raw = engine.raw_connection()
-        try:
-            conn = raw.driver_connection
-            if engine.dialect.name == "sqlite":
-                conn.execute("BEGIN IMMEDIATE")  # the write lock, as every unit of work
-            try:
-                service.store_direct(conn, engine.dialect, done, self._reference.departments)
-                conn.commit()
-            except BaseException:
-                # A lost connection fails this rollback, and then the pool's own on
-                # return, which drops it: the retry gets a new one.
-                with contextlib.suppress(Exception):
-                    conn.rollback()
-                raise
-        finally:
-            raw.close()
+        # The write lock, as every unit of work takes it.
+        with _driver_transaction(engine, "BEGIN IMMEDIATE", commit=True) as conn:
+            service.store_direct(conn, engine.dialect, done, self._reference.departments)
         if self._checkpointer is not None:
             self._checkpointer.wrote()
 
@@ -453,6 +429,34 @@ class _Checkpointer:
                 checkpoint(self.engine)
 
 
+@contextlib.contextmanager
+def _driver_transaction(engine: Engine, sqlite_begin: str, *, commit: bool) -> Iterator[Any]:
+    """A transaction on a pooled driver connection, without an ORM session: for a batch
+    of a few dozen checks the session's own work (begin, flush, events, the ORM select of
+    the audit chain's head) cost more than the rows (measured). SQLite begins with
+    `sqlite_begin`; psycopg begins by itself. Ends with a commit when `commit` is true
+    and the block succeeded, else with a rollback."""
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        if engine.dialect.name == "sqlite":
+            conn.execute(sqlite_begin)
+        try:
+            yield conn
+        except BaseException:
+            # A lost connection fails this rollback, and then the pool's own on return,
+            # which drops it: a retry gets a new one.
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            raise
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
+    finally:
+        raw.close()
+
+
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
@@ -463,7 +467,8 @@ def _busy_is_wait() -> Iterator[None]:
     try:
         yield
     except (OperationalError, sqlite3.OperationalError) as exc:
-        # SQLAlchemy wraps the driver's error (reads); the group commit meets it bare.
+        # The batches' statements meet the driver's error bare; SQLAlchemy wraps it when
+        # the pool opens a connection (its pragmas).
         code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
         if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
             raise WouldWait from exc

@@ -8,7 +8,7 @@ the one-person case of the same code.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from chengxin.archives.models import AnnualStatus
+from chengxin.bulk import on_driver
 from chengxin.dates import age_on
 from chengxin.records.models import CreditRecord, GroupMembership
 from chengxin.reference.models import CatalogItem
@@ -47,16 +48,13 @@ def check_facts(session: Session, person: Person | None) -> CheckFacts:
 
 def persons_by_hash(session: Session, hashes: Iterable[str]) -> dict[str, PersonRef]:
     """Persons by blind index, for a batch of checks."""
-    return persons_by_hash_on(*_driver(session), hashes)
+    conn, dialect = on_driver(session)
+    return persons_by_hash_on(conn, dialect.name, hashes)
 
 
 def facts_for(session: Session, persons: Sequence[PersonRef]) -> dict[int, CheckFacts]:
-    return facts_for_on(*_driver(session), persons)
-
-
-def _driver(session: Session) -> tuple[Any, str]:
-    connection = session.connection()  # the session's transaction (and snapshot)
-    return connection.connection.driver_connection, connection.dialect.name
+    conn, dialect = on_driver(session)
+    return facts_for_on(conn, dialect.name, persons)
 
 
 def persons_by_hash_on(conn: Any, dialect: str, hashes: Iterable[str]
@@ -104,8 +102,7 @@ def facts_for_on(conn: Any, dialect: str, persons: Sequence[PersonRef]
 @dataclass(frozen=True)
 class _Query:
     sql: str
-    dates: tuple[int, ...]  # columns that hold a date (SQLite returns ISO text)
-    day_of: tuple[int, ...]  # columns that hold a UTC timestamp, of which the date is kept
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, converter) as the ORM
 
 
 class _Queries:
@@ -158,38 +155,46 @@ class _Queries:
 
     def _compile(self, statement: Any, dates: tuple[int, ...] = (),
                  day_of: tuple[int, ...] = ()) -> _Query:
+        """`dates`: columns holding a date; `day_of`: columns holding a UTC timestamp, of
+        which the UTC date is kept."""
         dialect = postgresql.psycopg.dialect() if self.pg else sqlite.pysqlite.dialect()
         compiled = statement.compile(dialect=dialect)
         assert list(compiled.params) == ["keys"]  # one parameter: the batch's keys
-        return _Query(str(compiled), dates, day_of)
+        if self.pg:  # psycopg gives dates; a timestamptz comes in the session's time zone
+            convert = tuple((i, _pg_utc_day) for i in day_of)
+        else:  # SQLite gives ISO text
+            convert = (*((i, _date) for i in dates), *((i, _sqlite_utc_day) for i in day_of))
+        return _Query(str(compiled), convert)
 
     def run(self, conn: Any, query: _Query, keys: list[Any]) -> list[Any]:
         if not keys:
             return []
-        if self.pg:
-            rows = conn.execute(query.sql, {"keys": keys}).fetchall()
-            if query.day_of:  # timestamptz arrives in the session's time zone
-                return [_with(row, {i: row[i].astimezone(dt.UTC).date()
-                                    for i in query.day_of}) for row in rows]
+        param = {"keys": keys} if self.pg else (orjson.dumps(keys).decode(),)
+        rows = conn.execute(query.sql, param).fetchall()
+        if not query.convert:
             return rows
-        rows = conn.execute(query.sql, (orjson.dumps(keys).decode(),)).fetchall()
-        if not (query.dates or query.day_of):
-            return rows
-        fix = [(i, _date) for i in query.dates] + [(i, _utc_day) for i in query.day_of]
-        return [_with(row, {i: fn(row[i]) for i, fn in fix}) for row in rows]
+        return [_converted(row, query.convert) for row in rows]
 
 
-def _with(row: Sequence[Any], changed: dict[int, Any]) -> tuple[Any, ...]:
-    return tuple(changed.get(i, v) for i, v in enumerate(row)) if changed else tuple(row)
+def _converted(row: Sequence[Any], convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+               ) -> tuple[Any, ...]:
+    values = list(row)
+    for i, fn in convert:
+        values[i] = fn(values[i])
+    return tuple(values)
 
 
 def _date(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
 
-def _utc_day(value: str) -> dt.date:
+def _sqlite_utc_day(value: str) -> dt.date:
     # SQLite holds UTCDateTime as naive UTC text, "YYYY-MM-DD HH:MM:SS.ffffff"
     return dt.date.fromisoformat(value[:10])
+
+
+def _pg_utc_day(value: dt.datetime) -> dt.date:
+    return value.astimezone(dt.UTC).date()
 
 
 _BUILT: dict[str, _Queries] = {}
