@@ -167,3 +167,23 @@ def test_bulk_loader_writes_what_the_import_writes(backend: str, tmp_path: Path,
     finally:
         run.drop_env(bulk)
         run.drop_env(real)
+
+
+def test_cache_gc_bench_runs_and_prints_valid_lines(tmp_path: Path) -> None:
+    """bench/cache_gc.py at a small size: four valid lines, and the packed cache leaves
+    nothing tracked where the object cache leaves something per person."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHENGXIN_")}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "cache_gc.py"),  # noqa: S603
+                           "--persons", "1000"], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = {d["name"]: d for d in map(json.loads, proc.stdout.splitlines())}
+    assert set(lines) == {"cache_gc_pause_max_ms", "cache_gc_older_pass_max_ms",
+                          "cache_gc_pause_total_ms", "cache_gc_tracked_per_person"}
+    for d in lines.values():
+        assert KEYS <= d.keys() and all(math.isfinite(d[k]) for k in ("value", "baseline"))
+    tracked = lines["cache_gc_tracked_per_person"]
+    assert tracked["value"] < 0.5 < tracked["baseline"], tracked
+    bad = subprocess.run([sys.executable, str(ROOT / "bench" / "cache_gc.py"),  # noqa: S603
+                          "--persons", "0"], capture_output=True, text=True, timeout=60, env=env)
+    assert bad.returncode == 2 and "--persons must be at least 1" in bad.stderr

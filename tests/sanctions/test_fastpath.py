@@ -67,6 +67,59 @@ def test_same_answer_as_the_general_route(client, users, rt, key):
     assert fast == slow
 
 
+def test_a_cached_person_checked_for_another_scenario(client, users, rt, key, monkeypatch):
+    """The second scenario finds the person's facts in memory, unpacked from bytes, and
+    the answer decided for the first is not reused for it."""
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(9)])
+    monkeypatch.setattr(_engine(rt).cache, "clock", lambda: 1000.0)  # nothing expires
+    first = _check(client, key, 9).json()
+    entries = dict(_engine(rt).cache.entries)
+    second = _check(client, key, 9, scenario="licensing").json()
+    assert _engine(rt).cache.entries == entries  # served from memory, not reloaded
+    with rt.uow() as s:
+        slow = service.run_check(s, actor=_actor(rt, key), id_number=pid(9),
+                                 scenario="licensing")
+    assert {k: v for k, v in second.items() if k != "check_id"} == {
+        k: v for k, v in slow.items() if k != "check_id"}
+    assert second["check_id"] != first["check_id"]
+    assert [m["code"] for m in second["measures"]] == ["P15"] and first["measures"] == []
+
+
+def test_the_cache_holds_nothing_the_collector_tracks(client, users, rt, key):
+    """Entries are bytes and answers tuples of plain values: once the collector has seen
+    them it stops tracking them, so a large cache adds nothing to its passes."""
+    import gc
+
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(10)])
+    for n in (10, 11):  # one known person with a record, one unknown
+        for scenario in ("civil_service_hiring", "awards"):
+            assert _check(client, key, n, scenario).status_code == 200
+    cache = _engine(rt).cache
+    for _ in range(3):  # one pass per level of nesting
+        gc.collect()
+    assert len(cache.answers) >= 4
+    held = [*cache.entries.items(), *cache.answers.items()]
+    assert held and not [item for item in held if gc.is_tracked(item[1])]
+
+
+def test_an_answer_is_reused_only_for_the_same_facts_day_and_reference():
+    import datetime as dt
+
+    from chengxin.sanctions.fastpath import FactsCache, Memo
+
+    cache = FactsCache(ttl=1.0)
+    packed, day = b"facts", dt.date(2026, 11, 30)
+    memo = Memo(packed, day, 3, 7, b'{"status":"trustworthy"}', ("trustworthy", "allow", (), (), "x"))
+    cache.remember("d", "awards", memo)
+    assert cache.answer("d", "awards", packed, day, 3) == memo
+    assert cache.answer("d", "awards", bytes(bytearray(packed)), day, 3) is None  # reloaded
+    assert cache.answer("d", "awards", packed, day + dt.timedelta(days=1), 3) is None
+    assert cache.answer("d", "awards", packed, day, 4) is None  # measures changed
+    assert cache.answer("d", "civil_service_hiring", packed, day, 3) is None
+    cache.clear()
+    assert cache.answer("d", "awards", packed, day, 3) is None
+
+
 def _actor(rt, key):
     from chengxin.accounts.security import hash_api_key
 
@@ -309,9 +362,8 @@ def test_store_direct_takes_api_keys_only():
     driver-connection path refuses them rather than skip the watch."""
     from chengxin.accounts.principal import cli_principal
 
-    done, _ = service.answered(cli_principal(), None, "awards", None, {
-        "subject": {"id_number_masked": "x"}, "status": "unknown", "lists": [],
-        "measures": [], "decision": "allow"})
+    done = service.answered(cli_principal(), None, "awards", None,
+                            ("unknown", "allow", (), (), "x"))
     with pytest.raises(ValueError, match="API keys only"):
         service.store_direct(None, None, [done], {})
 

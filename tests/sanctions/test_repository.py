@@ -45,3 +45,28 @@ def test_the_reads_give_what_the_orm_loads(client, users, rt):
     assert facts.known_since == min([record.decision_date, dt.date(2026, 3, 1),
                                      *(d for d in started if d is not None)])
     assert facts.lists == [] and facts.annual == {}
+
+
+def test_packed_facts_unpack_to_the_same_facts():
+    """The fast path keeps facts as bytes (repository.pack): every field comes back with
+    its type, missing dates included."""
+    from chengxin.sanctions.policy import CheckFacts, ListFact
+    from chengxin.sanctions.repository import pack, unpack
+
+    person = PersonRef(7, "张三", dt.date(1990, 5, 1), dt.date(2026, 1, 2))
+    facts = CheckFacts(
+        known=True, known_since=dt.date(2020, 2, 29),
+        records=[RecordFact(11, "serious", "negative", "under_objection", dt.date(2024, 1, 31),
+                            None, 33),
+                 RecordFact(12, None, "positive", "active", dt.date(2025, 6, 1),
+                            dt.date(2030, 6, 1), 35)],
+        lists=[ListFact(3, "black", "严重失信主体名单", "active", dt.date(2025, 1, 1),
+                        dt.date(2025, 1, 2), None, None, "依据", under_objection=True),
+               ListFact(4, "red", "守信激励名单", "ended", dt.date(2021, 1, 1), None,
+                        dt.date(2022, 1, 1), dt.date(2022, 1, 1), "")],
+        annual={2024: "warning", 2025: "trustworthy"})
+    assert unpack(pack(person, facts)) == (person, facts)
+    back = unpack(pack(person, facts))[1]
+    assert type(back.records[0].decision_date) is dt.date and back.lists[0].under_objection
+    empty = CheckFacts(known=True, known_since=dt.date(2026, 1, 2))
+    assert unpack(pack(person, empty)) == (person, empty)

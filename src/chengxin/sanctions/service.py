@@ -104,6 +104,17 @@ class _TokenPool:
 _check_ids = _TokenPool()
 
 
+# What the check row and the audit entry keep of an answer: status, decision, the measures'
+# codes, the lists' types, the masked ID number. A plain tuple of plain values, which the
+# fast path keeps in memory with the decided answer (see fastpath.FactsCache).
+Summary = tuple[str, str, tuple[str, ...], tuple[str, ...], str]
+
+
+def summary(answer: dict[str, Any]) -> Summary:
+    return (answer["status"], answer["decision"], tuple(m["code"] for m in answer["measures"]),
+            tuple(e["type"] for e in answer["lists"]), answer["subject"]["id_number_masked"])
+
+
 @dataclass(frozen=True)
 class Answered:
     """One answered check, as it is written down: who asked, about whom, what was said."""
@@ -112,17 +123,14 @@ class Answered:
     person_id: int | None
     scenario: str
     purpose: str | None
-    answer: dict[str, Any]
+    summary: Summary
     at: dt.datetime
 
 
-def answered(actor: Principal, person: PersonRef | None, scenario: str, purpose: str | None,
-             decided: dict[str, Any]) -> tuple[Answered, dict[str, Any]]:
-    """Give a decided answer its check id; returns the row to store and the response."""
-    check_id = _check_ids.next()
-    response = {"check_id": check_id, **decided}
-    return Answered(check_id, actor, person.id if person else None, scenario, purpose,
-                    response, clock.now()), response
+def answered(actor: Principal, person_id: int | None, scenario: str, purpose: str | None,
+             said: Summary) -> Answered:
+    """A decided answer given its check id, as it is to be stored."""
+    return Answered(_check_ids.next(), actor, person_id, scenario, purpose, said, clock.now())
 
 
 _CHECK_COLUMNS = ("id", "department_code", "scenario", "person_id", "status", "decision",
@@ -154,10 +162,12 @@ def store_direct(conn: Any, dialect: Dialect, done: list[Answered],
 
 
 def _check_rows(done: list[Answered]) -> list[tuple[Any, ...]]:
-    return [(c.check_id, c.actor.department_code or "", c.scenario, c.person_id,
-             c.answer["status"], c.answer["decision"], [m["code"] for m in c.answer["measures"]],
-             [e["type"] for e in c.answer["lists"]], c.at, c.actor.name)
-            for c in done]
+    rows = []
+    for c in done:
+        status, decision, measures, lists, _ = c.summary
+        rows.append((c.check_id, c.actor.department_code or "", c.scenario, c.person_id,
+                     status, decision, list(measures), list(lists), c.at, c.actor.name))
+    return rows
 
 
 def _reads(done: list[Answered]) -> list[tuple[Principal, int, str, str, str | None]]:
@@ -168,9 +178,8 @@ def _reads(done: list[Answered]) -> list[tuple[Principal, int, str, str, str | N
 def _audited(c: Answered) -> dict[str, Any]:
     return {"object_type": "check", "object_id": c.check_id, "subject_person_id": c.person_id,
             "purpose": c.purpose or c.scenario,
-            "details": {"scenario": c.scenario, "decision": c.answer["decision"],
-                        "status": c.answer["status"],
-                        "id_masked": c.answer["subject"]["id_number_masked"]}}
+            "details": {"scenario": c.scenario, "status": c.summary[0],
+                        "decision": c.summary[1], "id_masked": c.summary[4]}}
 
 
 def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: Any,
@@ -183,9 +192,9 @@ def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: A
     person = persons_by_hash(session, [digest]).get(digest)
     facts = facts_for(session, [person])[person.id] if person else CheckFacts(known=False)
     decided = decide(id18, person, facts, scenario, current_measures(session), today)
-    done, response = answered(actor, person, scenario, purpose, decided)
+    done = answered(actor, person.id if person else None, scenario, purpose, summary(decided))
     store(session, [done])
-    return response
+    return {"check_id": done.check_id, **decided}
 
 
 def feedback(session: Session, *, actor: Principal, check_id: str, applied: Iterable[Any],
