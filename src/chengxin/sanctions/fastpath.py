@@ -150,8 +150,7 @@ class FactsCache:
         answers = self.answers
         if len(answers) >= self.limit:
             with self._lock:
-                for key in list(answers)[: len(answers) // 2]:
-                    answers.pop(key, None)
+                _drop_older_half(answers)
         answers[(digest, scenario)] = tuple(memo)
 
     def put_all(self, loaded: dict[str, Entry], epoch: int) -> None:
@@ -159,9 +158,7 @@ class FactsCache:
             if epoch != self.epoch:
                 return
             if len(self.entries) + len(loaded) > self.limit:
-                # Dicts keep insertion order: drop the older half.
-                for key in list(self.entries)[: len(self.entries) // 2]:
-                    del self.entries[key]
+                _drop_older_half(self.entries)
             self.entries.update(loaded)
 
     def clear(self) -> None:
@@ -169,6 +166,12 @@ class FactsCache:
             self.epoch += 1
             self.entries = {}
             self.answers = {}
+
+
+def _drop_older_half(cached: dict[Any, Any]) -> None:
+    # Dicts keep insertion order: the first half is the older one.
+    for key in list(cached)[: len(cached) // 2]:
+        cached.pop(key, None)
 
 
 def _watch_writes(engine: Engine, cache: FactsCache) -> None:
@@ -377,13 +380,13 @@ class CheckEngine:
         id18 = service.validate_request(body.get("id_number"), scenario, ref.scenarios)
         digest = self.rt.blind.digest(id18, domain=ID_DOMAIN)
         entry = self.cache.get(digest)
-        facts = None
+        fresh = None  # (person, facts) as just read, when this request waited for a load
         if entry is None:
-            entry, facts = await self.reads.submit(digest)
+            entry, fresh = await self.reads.submit(digest)
         today = clock.today()
         memo = self.cache.answer(digest, scenario, entry[1], today, ref.version)
         if memo is None:
-            person, facts = facts or _facts_of(entry)
+            person, facts = fresh or _facts_of(entry)
             decided = service.decide(id18, person, facts, scenario, ref.measures, today)
             memo = Memo(entry[1], today, ref.version, person.id if person else None,
                         orjson.dumps(decided), service.summary(decided))

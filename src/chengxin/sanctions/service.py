@@ -176,10 +176,11 @@ def _reads(done: list[Answered]) -> list[tuple[Principal, int, str, str, str | N
 
 
 def _audited(c: Answered) -> dict[str, Any]:
+    status, decision, _, _, masked = c.summary
     return {"object_type": "check", "object_id": c.check_id, "subject_person_id": c.person_id,
             "purpose": c.purpose or c.scenario,
-            "details": {"scenario": c.scenario, "status": c.summary[0],
-                        "decision": c.summary[1], "id_masked": c.summary[4]}}
+            "details": {"scenario": c.scenario, "status": status, "decision": decision,
+                        "id_masked": masked}}
 
 
 def run_check(session: Session, *, actor: Principal, id_number: Any, scenario: Any,
