@@ -6,7 +6,9 @@ SQLAlchemy's multi-row INSERT … RETURNING costs more than the rows themselves 
 parameter order, quadratically on SQLite). So large inserts bypass it:
 
 - PostgreSQL: ids are taken from the table's sequence in one round trip, then the rows go
-  in with COPY on the session's own connection (psycopg's cursor.copy()).
+  in with COPY on the session's own connection (psycopg's cursor.copy()). On a
+  connection in pipeline mode (the check's group commit), where COPY cannot run, as one
+  INSERT … SELECT FROM unnest(…) with an array per column.
 - SQLite: ids follow max(id): the unit of work began with BEGIN IMMEDIATE, so this
   transaction holds the write lock and no other writer can take them; the rows go in with
   the driver's executemany.
@@ -23,7 +25,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, Table, any_, bindparam
+from sqlalchemy import ARRAY, JSON, Enum, String, Table, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -68,6 +70,8 @@ def write_rows(conn: Any, dialect: Dialect, model: Any, columns: Sequence[str],
         return []
     table = _table(model)
     if dialect.name == "postgresql":
+        if conn.info.pipeline_status:
+            return _pg_unnest(conn, table, columns, rows, with_ids)
         return _pg_insert(conn, table, columns, rows, with_ids)
     return _sqlite_insert(conn, dialect, table, columns, rows, with_ids)
 
@@ -126,6 +130,46 @@ def _pg_insert(conn: Any, table: Table, columns: Sequence[str], rows: Sequence[R
                 values[i] = proc(values[i])
             write([ids[k], *values] if with_ids else values)
     return ids
+
+
+def _pg_unnest(conn: Any, table: Table, columns: Sequence[str], rows: Sequence[Row],
+               with_ids: bool) -> list[int]:
+    """The rows as one `INSERT … SELECT FROM unnest(…)` with an array per column: for a
+    connection in psycopg's pipeline mode (the check's group commit), where COPY cannot
+    run. The statement is queued; an error in it is raised when the pipeline syncs."""
+    if with_ids:
+        raise ValueError("ids are not returned in pipeline mode")  # programming error
+    arrays = [list(values) for values in zip(*rows, strict=True)]
+    for i, c in enumerate(columns):
+        proc = _by_type(_PG_PROCESSORS, table.c[c].type)
+        if proc is not None:
+            arrays[i] = [proc(v) for v in arrays[i]]
+    conn.execute(_unnest_sql(table, tuple(columns)), arrays)
+    return []
+
+
+_UNNEST_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _unnest_sql(table: Table, columns: tuple[str, ...]) -> str:
+    key = (table.name, columns)
+    sql = _UNNEST_SQL.get(key)
+    if sql is None:
+        from sqlalchemy.dialects import postgresql
+
+        dialect = postgresql.psycopg.dialect()
+        casts = []
+        for name in columns:
+            col_type = table.c[name].type
+            # VARCHAR without its length: an explicit cast to varchar(n) would cut a longer
+            # value silently; the insert's own assignment to the column refuses it instead.
+            plain_text = isinstance(col_type, String) and not isinstance(col_type, Enum)
+            casts.append("VARCHAR" if plain_text else col_type.compile(dialect=dialect))
+        arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
+        quoted = ", ".join(f'"{n}"' for n in columns)
+        sql = _UNNEST_SQL[key] = (f'INSERT INTO "{table.name}" ({quoted}) '  # noqa: S608
+                                  f"SELECT * FROM unnest({arrays})")
+    return sql
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

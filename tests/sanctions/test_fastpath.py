@@ -368,21 +368,27 @@ def test_store_direct_takes_api_keys_only():
         service.store_direct(None, None, [done], {})
 
 
+def _cut_connections(rt) -> int:
+    """Terminate every other client connection to the test database (a restart, a
+    failover, as the server's connections see it); how many were cut."""
+    from sqlalchemy import text
+
+    with rt.engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")).scalar()
+
+
 def test_a_lost_database_connection_fails_no_check(client, rt, key):
     """PostgreSQL: the group commit's own connection is cut between two checks (a server
     restart, a failover). The batch fails on it, and its checks are retried on a new
     connection: the caller gets its answer, and it is written down."""
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("a server connection to lose")
-    from sqlalchemy import text
-
     engine = _engine(rt)
     assert _check(client, key, 7).status_code == 200  # the writer's connection is open
-    with rt.engine.connect() as conn:
-        cut = conn.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'")).scalar()
+    cut = _cut_connections(rt)
     assert cut >= 1
     batches = engine.writes.batches
     r = _check(client, key, 7)
@@ -390,3 +396,20 @@ def test_a_lost_database_connection_fails_no_check(client, rt, key):
     assert engine.writes.batches == batches + 1  # answered through the engine
     with rt.uow() as s:
         assert s.get(Check, r.json()["check_id"]) is not None
+
+
+def test_a_lost_connection_fails_no_read_batch(client, users, rt, key):
+    """PostgreSQL: the read batches' connection is not pinged before use (a round trip
+    each); when it was cut, the batch is read again on a new one."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to lose")
+    client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(12)])
+    engine = _engine(rt)
+    assert _check(client, key, 11).status_code == 200  # the read batches' connection is open
+    cut = _cut_connections(rt)
+    assert cut >= 2  # the read and the write connections at least
+    reads = engine.reads.batches
+    r = _check(client, key, 12)  # never asked about: read from the database
+    assert r.status_code == 200, r.text
+    assert engine.reads.batches == reads + 1
+    assert (r.json()["status"], r.json()["decision"]) == ("warning", "allow")

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
+import pytest
 from sqlalchemy import select, text
 
 from chengxin import clock
 from chengxin.records.models import CreditRecord, GroupMembership
 from chengxin.sanctions.policy import RecordFact
-from chengxin.sanctions.repository import PersonRef, facts_for, persons_by_hash
+from chengxin.sanctions.repository import (
+    SNAPSHOT,
+    PersonRef,
+    collected,
+    facts_for,
+    persons_by_hash,
+    queue_reads,
+)
 from chengxin.subjects.models import Person
 from chengxin.subjects.service import ID_DOMAIN
 from tests.records.factories import EDU, pid, teacher_penalty
@@ -70,3 +79,34 @@ def test_packed_facts_unpack_to_the_same_facts():
     assert type(back.records[0].decision_date) is dt.date and back.lists[0].under_objection
     empty = CheckFacts(known=True, known_since=dt.date(2026, 1, 2))
     assert unpack(pack(person, empty)) == (person, empty)
+
+
+def _driver_url(rt) -> str:
+    return rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
+    """PostgreSQL's read batches send the five reads at once, the fact reads keyed by
+    blind index through a sub-select (queue_reads): the same persons and facts as
+    persons_by_hash + facts_for, for known and unknown numbers alike."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("pipeline mode is PostgreSQL's")
+    for n in (21, 22, 23):
+        r = client.post("/api/v1/records", headers=users.api_key(EDU),
+                        json=[teacher_penalty(n)] * (n - 20))
+        assert r.status_code < 300, r.text
+    digests = [rt.blind.digest(pid(n), domain=ID_DOMAIN) for n in (21, 22, 23, 24)]
+    with rt.uow() as s:
+        persons = persons_by_hash(s, digests)
+        facts = facts_for(s, list(persons.values()))
+    assert len(persons) == 3 and sum(len(f.records) for f in facts.values()) >= 3
+    with psycopg.connect(_driver_url(rt), autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'Pacific/Kiritimati'")  # UTC+14: dates stay UTC's
+        with conn.pipeline():
+            conn.execute(SNAPSHOT)
+            cursors = queue_reads(conn, digests + digests[:1])  # a repeat is read once
+            conn.execute("COMMIT")
+        assert collected(cursors) == (persons, facts)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with pytest.raises(ValueError, match="pipeline mode"):
+            queue_reads(conn, digests)

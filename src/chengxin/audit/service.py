@@ -89,7 +89,8 @@ _HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 # PostgreSQL: the lock, then the head, as two statements of one round trip. Under READ
 # COMMITTED each statement takes its own snapshot, so the head is read after the lock is
 # held (one statement doing both could read a snapshot older than the lock).
-_PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); {_HEAD}"
+_PG_LOCK = f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"
+_PG_LOCK_AND_HEAD = f"{_PG_LOCK}; {_HEAD}"
 
 
 def flush_pending(session: Session) -> int:
@@ -109,7 +110,12 @@ def append_chained(conn: Any, dialect: Dialect, pending: list[dict[str, Any]]) -
     the chain's lock); on PostgreSQL an advisory lock is taken here until it ends."""
     if not pending:
         return 0
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql" and conn.info.pipeline_status:
+        # Pipeline mode takes one statement per query: the lock, then the head, which
+        # the server runs in order; the fetch sends everything queued so far.
+        conn.execute(_PG_LOCK)
+        last = conn.execute(_HEAD).fetchone()
+    elif dialect.name == "postgresql":
         with conn.cursor() as cur:
             cur.execute(_PG_LOCK_AND_HEAD)
             cur.nextset()

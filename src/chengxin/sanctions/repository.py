@@ -70,26 +70,61 @@ def persons_by_hash_on(conn: Any, dialect: str, hashes: Iterable[str]
 def facts_for_on(conn: Any, dialect: str, persons: Sequence[PersonRef]
                  ) -> dict[int, CheckFacts]:
     """`facts_for` on a driver connection, as `persons_by_hash_on`."""
+    q = _queries(dialect)
+    ids = sorted({p.id for p in persons})
+    return _facts_from(persons, *(q.run(conn, query, ids) for query in q.facts))
+
+
+# PostgreSQL: how a read batch's transaction begins: one snapshot for the five reads
+# (repeatable read), read only.
+SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def queue_reads(conn: Any, hashes: Iterable[str]) -> list[Any]:
+    """PostgreSQL, a connection in psycopg's pipeline mode: queue `persons_by_hash_on`'s
+    and `facts_for_on`'s reads as five statements, for `collected` to read once the
+    pipeline has sent them. The four fact reads take the blind indexes too (the person
+    ids come from a sub-select), so that none waits for another's result: with the
+    transaction's BEGIN and COMMIT in the same pipeline, a read batch is one round trip
+    instead of eight (sanctions/fastpath.py)."""
+    if not conn.info.pipeline_status:
+        raise ValueError("queue_reads needs a connection in pipeline mode")  # programming error
+    q = _queries("postgresql")
+    keys = {"keys": sorted(set(hashes))}
+    return [conn.execute(query.sql, keys) for query in (q.persons, *q.facts_by_hash)]
+
+
+def collected(cursors: Sequence[Any]) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
+    """The persons and facts of `queue_reads`'s cursors, after the pipeline synced."""
+    q = _queries("postgresql")
+    found, *facts = (q.rows(cur, query) for cur, query in
+                     zip(cursors, (q.persons, *q.facts_by_hash), strict=True))
+    persons = {h: PersonRef(pid, name, birth, created) for h, pid, name, birth, created in found}
+    return persons, _facts_from(list(persons.values()), *facts)
+
+
+def _facts_from(persons: Sequence[PersonRef], record_rows: Iterable[Sequence[Any]],
+                list_rows: Iterable[Sequence[Any]], annual_rows: Iterable[Sequence[Any]],
+                member_rows: Iterable[Sequence[Any]]) -> dict[int, CheckFacts]:
+    """Each person's CheckFacts from the four fact reads' rows (in `_Queries.facts`
+    order)."""
     by_id = {p.id: p for p in persons}
     records: dict[int, list[RecordFact]] = {pid: [] for pid in by_id}
     lists: dict[int, list[ListFact]] = {pid: [] for pid in by_id}
     annual: dict[int, dict[int, str]] = {pid: {} for pid in by_id}
     first_member: dict[int, dt.date] = {}
-    q = _queries(dialect)
-    ids = sorted(by_id)
-    if ids:
-        for pid, rid, sev, pol, st, dd, du in q.run(conn, q.records, ids):
-            records[pid].append(RecordFact(rid, sev, pol, st, dd, du,
-                                           age_on(by_id[pid].birth_date, dd)))
-        for (pid, eid, kind, name, st, listed, since, until, ended, basis,
-             rec_status) in q.run(conn, q.lists, ids):
-            lists[pid].append(ListFact(eid, kind, name, st, listed, since, until, ended, basis,
-                                       under_objection=(rec_status == "under_objection")))
-        for pid, year, status in q.run(conn, q.annual, ids):
-            annual[pid][year] = _ANNUAL.get(status, "trustworthy")
-        for pid, started in q.run(conn, q.members, ids):
-            if started is not None:
-                first_member[pid] = started
+    for pid, rid, sev, pol, st, dd, du in record_rows:
+        records[pid].append(RecordFact(rid, sev, pol, st, dd, du,
+                                       age_on(by_id[pid].birth_date, dd)))
+    for (pid, eid, kind, name, st, listed, since, until, ended, basis,
+         rec_status) in list_rows:
+        lists[pid].append(ListFact(eid, kind, name, st, listed, since, until, ended, basis,
+                                   under_objection=(rec_status == "under_objection")))
+    for pid, year, status in annual_rows:
+        annual[pid][year] = _ANNUAL.get(status, "trustworthy")
+    for pid, started in member_rows:
+        if started is not None:
+            first_member[pid] = started
     out = {}
     for pid, ref in by_id.items():
         first_record = min((r.decision_date for r in records[pid]), default=None)
@@ -161,37 +196,56 @@ class _Queries:
 
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
-        person, record, item = Person.__table__, CreditRecord.__table__, CatalogItem.__table__
-        entry, status = ListEntry.__table__, AnnualStatus.__table__
-        member = GroupMembership.__table__
+        person = Person.__table__
         self.persons = self._compile(
             select(person.c.id_hash, person.c.id, person.c.name, person.c.birth_date,
                    person.c.created_at).where(self._among(person.c.id_hash, String())),
             dates=(3,), day_of=(4,))
-        self.records = self._compile(
+        self.facts = self._facts(self._by_person_id)
+        if self.pg:
+            # The same reads keyed by the blind indexes, joined to persons: none needs
+            # another's result, so a pipeline sends all five at once (queue_reads).
+            self.facts_by_hash = self._facts(self._by_id_hash)
+
+    def _facts(self, keyed: Callable[[Any, Any], Any]) -> tuple[_Query, ...]:
+        """The four fact reads (records, list entries, yearly statuses, memberships), each
+        narrowed to the batch's persons by `keyed(select, its person_id column)`."""
+        record, item = CreditRecord.__table__, CatalogItem.__table__
+        entry, status = ListEntry.__table__, AnnualStatus.__table__
+        member = GroupMembership.__table__
+        records = self._compile(keyed(
             select(record.c.person_id, record.c.id, item.c.severity, item.c.polarity,
                    record.c.status, record.c.decision_date, record.c.display_until)
-            .join(item, item.c.code == record.c.item_code)
-            .where(self._among(record.c.person_id, BigInteger())),
+            .join(item, item.c.code == record.c.item_code), record.c.person_id),
             dates=(5, 6))
-        self.lists = self._compile(
+        lists = self._compile(keyed(
             select(entry.c.person_id, entry.c.id, entry.c.list_type, entry.c.list_name,
                    entry.c.status, entry.c.listed_on, entry.c.effective_from,
                    entry.c.effective_until, entry.c.ended_on, entry.c.basis, record.c.status)
-            .outerjoin(record, record.c.id == entry.c.record_id)
-            .where(self._among(entry.c.person_id, BigInteger()))
+            .outerjoin(record, record.c.id == entry.c.record_id), entry.c.person_id)
             .order_by(entry.c.id),
             dates=(5, 6, 7, 8))
-        self.annual = self._compile(
+        annual = self._compile(keyed(
             select(status.c.person_id, status.c.year, status.c.status)
-            .where(self._among(status.c.person_id, BigInteger()),
-                   status.c.superseded_by.is_(None))
+            .where(status.c.superseded_by.is_(None)), status.c.person_id)
             .order_by(status.c.decided_at))
-        self.members = self._compile(
-            select(member.c.person_id, func.min(member.c.started_on))
-            .where(self._among(member.c.person_id, BigInteger()))
+        members = self._compile(keyed(
+            select(member.c.person_id, func.min(member.c.started_on)), member.c.person_id)
             .group_by(member.c.person_id),
             dates=(1,))
+        return records, lists, annual, members
+
+    def _by_person_id(self, statement: Any, person_id: Any) -> Any:
+        return statement.where(self._among(person_id, BigInteger()))
+
+    def _by_id_hash(self, statement: Any, person_id: Any) -> Any:
+        # A join, not `person_id = ANY(ARRAY(SELECT …))`: the planner cannot tell how many
+        # ids a sub-select gives and plans with a fixed guess; joined, it estimates from
+        # the keys, as the reads by id do (EXPLAIN ANALYZE at 10 M records: every table
+        # searched by its person index; docs/scaling.md §2).
+        person = Person.__table__
+        return (statement.join(person, person.c.id == person_id)
+                .where(self._among(person.c.id_hash, String())))
 
     def _among(self, column: Any, type_: Any) -> Any:
         if self.pg:
@@ -216,7 +270,11 @@ class _Queries:
         if not keys:
             return []
         param = {"keys": keys} if self.pg else (orjson.dumps(keys).decode(),)
-        rows = conn.execute(query.sql, param).fetchall()
+        return self.rows(conn.execute(query.sql, param), query)
+
+    @staticmethod
+    def rows(cursor: Any, query: _Query) -> list[Any]:
+        rows = cursor.fetchall()
         if not query.convert:
             return rows
         return [_converted(row, query.convert) for row in rows]
