@@ -43,7 +43,7 @@ def test_bench_tiny_runs_and_prints_valid_lines(tmp_path: Path) -> None:
     names = {(d["name"], d.get("backend")) for d in lines}
     expected = {"ingest_sqlite", "import_peak_mb", "report_p95_ms", "check_http",
                 "check_http_p99_ms", "check_http_cold", "check_http_cold_p99_ms",
-                "expire_batch"}
+                "check_http_paced_p99_ms", "check_http_cold_paced_p99_ms", "expire_batch"}
     assert expected <= {n for n, b in names if b == "sqlite"}, names
     if backend == "both":
         assert "ingest_postgresql" in {n for n, _ in names}, names
@@ -55,6 +55,14 @@ def test_bench_tiny_runs_and_prints_valid_lines(tmp_path: Path) -> None:
     # the check run really answered under load
     assert all(d.get("requests", 0) > 0 for d in lines
                if d["name"] in ("check_http", "check_http_cold")), lines
+    # the paced runs sent every request they scheduled (tiny: 100 req/s for 2 s), all
+    # answered, and their percentiles are in order
+    paced = [d for d in lines if d["name"].endswith("paced_p99_ms")]
+    assert len(paced) == (4 if backend == "both" else 2), paced
+    for d in paced:
+        assert d["requests"] == 200 and d["errors"] == 0 and d["rate"] == 100, d
+        assert d["p50_ms"] <= d["value"] <= d["p999_ms"] <= d["max_ms"], d
+        assert 0 < d["bare_p50_ms"] <= d["bare_max_ms"] and d["baseline"] > 0, d
     # the benchmark cleaned up after itself
     assert not list(tmp_path.glob("chengxin-bench-*")), list(tmp_path.iterdir())
 
