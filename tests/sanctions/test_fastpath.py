@@ -195,17 +195,26 @@ def test_concurrent_checks_are_grouped_and_all_logged(app, client, users, rt, ke
         prev = e.hash
 
 
-def test_a_failed_write_fails_only_its_own_request(app, client, rt, key, monkeypatch):
-    original = service.store_direct
+def _refuse_boom(done):
+    if any(d.purpose == "boom" for d in done):
+        if len(done) > 1:
+            raise RuntimeError("batch refused")  # the whole batch fails first…
+        raise RuntimeError("this one is bad")   # …then only the bad one, alone
 
-    def store(conn, dialect, done, departments):
-        if any(d.purpose == "boom" for d in done):
-            if len(done) > 1:
-                raise RuntimeError("batch refused")  # the whole batch fails first…
-            raise RuntimeError("this one is bad")   # …then only the bad one, alone
+
+def test_a_failed_write_fails_only_its_own_request(app, client, rt, key, monkeypatch):
+    original, original_async = service.store_direct, service.store_direct_async
+
+    def store(conn, dialect, done, departments):  # SQLite's batches
+        _refuse_boom(done)
         return original(conn, dialect, done, departments)
 
+    async def store_async(conn, done, departments):  # PostgreSQL's, on the event loop
+        _refuse_boom(done)
+        return await original_async(conn, done, departments)
+
     monkeypatch.setattr(service, "store_direct", store)
+    monkeypatch.setattr(service, "store_direct_async", store_async)
     headers = dict(key)
 
     async def many():
@@ -274,7 +283,7 @@ def test_a_held_sqlite_write_lock_sends_the_batch_to_the_thread(app, rt, key):
     another connection holds the write lock, the batch waits on the thread instead, and
     the loop keeps serving meanwhile."""
     if rt.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL batches always run on the thread")
+        pytest.skip("SQLite's write lock; PostgreSQL's batches wait on the event loop")
     engine = _engine(rt)
     deferred = engine.writes.deferred
     headers = dict(key)

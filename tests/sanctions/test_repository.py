@@ -4,6 +4,7 @@ whatever the database session's time zone."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import psycopg
@@ -13,14 +14,7 @@ from sqlalchemy import select, text
 from chengxin import clock
 from chengxin.records.models import CreditRecord, GroupMembership
 from chengxin.sanctions.policy import RecordFact
-from chengxin.sanctions.repository import (
-    SNAPSHOT,
-    PersonRef,
-    collected,
-    facts_for,
-    persons_by_hash,
-    queue_reads,
-)
+from chengxin.sanctions.repository import PersonRef, facts_for, persons_by_hash, read_async
 from chengxin.subjects.models import Person
 from chengxin.subjects.service import ID_DOMAIN
 from tests.records.factories import EDU, pid, teacher_penalty
@@ -86,9 +80,10 @@ def _driver_url(rt) -> str:
 
 
 def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
-    """PostgreSQL's read batches send the five reads at once, the fact reads keyed by
-    blind index through a sub-select (queue_reads): the same persons and facts as
-    persons_by_hash + facts_for, for known and unknown numbers alike."""
+    """PostgreSQL's read batches send the five reads at once on an asynchronous
+    connection, the fact reads keyed by blind index through a join to persons
+    (read_async): the same persons and facts as persons_by_hash + facts_for, for known
+    and unknown numbers alike, and the transaction is closed after."""
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("pipeline mode is PostgreSQL's")
     for n in (21, 22, 23):
@@ -100,13 +95,14 @@ def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
         persons = persons_by_hash(s, digests)
         facts = facts_for(s, list(persons.values()))
     assert len(persons) == 3 and sum(len(f.records) for f in facts.values()) >= 3
-    with psycopg.connect(_driver_url(rt), autocommit=True) as conn:
-        conn.execute("SET TIME ZONE 'Pacific/Kiritimati'")  # UTC+14: dates stay UTC's
-        with conn.pipeline():
-            conn.execute(SNAPSHOT)
-            cursors = queue_reads(conn, digests + digests[:1])  # a repeat is read once
-            conn.execute("COMMIT")
-        assert collected(cursors) == (persons, facts)
-        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        with pytest.raises(ValueError, match="pipeline mode"):
-            queue_reads(conn, digests)
+
+    async def read():
+        async with await psycopg.AsyncConnection.connect(_driver_url(rt),
+                                                         autocommit=True) as conn:
+            await conn.execute("SET TIME ZONE 'Pacific/Kiritimati'")  # UTC+14
+            got = await read_async(conn, digests + digests[:1])  # a repeat is read once
+            return got, conn.info.transaction_status
+
+    got, status = asyncio.run(read())
+    assert got == (persons, facts)
+    assert status == psycopg.pq.TransactionStatus.IDLE

@@ -110,30 +110,45 @@ def append_chained(conn: Any, dialect: Dialect, pending: list[dict[str, Any]]) -
     the chain's lock); on PostgreSQL an advisory lock is taken here until it ends."""
     if not pending:
         return 0
-    if dialect.name == "postgresql" and conn.info.pipeline_status:
-        # Pipeline mode takes one statement per query: the lock, then the head, which
-        # the server runs in order; the fetch sends everything queued so far.
-        conn.execute(_PG_LOCK)
-        last = conn.execute(_HEAD).fetchone()
-    elif dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         with conn.cursor() as cur:
             cur.execute(_PG_LOCK_AND_HEAD)
             cur.nextset()
             last = cur.fetchone()
     else:
         last = conn.execute(_HEAD).fetchone()
+    # COPY / the driver's executemany: the check path group-commits hundreds at once.
+    from chengxin.bulk import write_rows  # bulk -> db -> models: imported late
+
+    write_rows(conn, dialect, AuditEntry, _COLUMNS, _chained(pending, last))
+    return len(pending)
+
+
+async def append_chained_async(conn: Any, pending: list[dict[str, Any]]) -> int:
+    """`append_chained` on a psycopg AsyncConnection in pipeline mode (PostgreSQL), inside
+    the caller's transaction. Pipeline mode takes one statement per query: the lock, then
+    the head, which the server runs in order (so the head is read after the lock is
+    held); fetching it sends everything queued so far; then the rows, queued."""
+    if not pending:
+        return 0
+    from chengxin.bulk import unnest_statement  # bulk -> db -> models: imported late
+
+    await conn.execute(_PG_LOCK)
+    last = await (await conn.execute(_HEAD)).fetchone()
+    await conn.execute(*unnest_statement(AuditEntry, _COLUMNS, _chained(pending, last)))
+    return len(pending)
+
+
+def _chained(pending: list[dict[str, Any]], last: Any) -> list[tuple[Any, ...]]:
+    """Number and hash `pending` after the chain's head `last` ((seq, hash) or None for an
+    empty log); the rows to insert, in _COLUMNS order."""
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     for item in pending:
         seq += 1
         item["seq"] = seq
         item["prev_hash"] = prev
         item["hash"] = prev = chain_hash(prev, item)
-    # COPY / the driver's executemany: the check path group-commits hundreds at once.
-    from chengxin.bulk import write_rows  # bulk -> db -> models: imported late
-
-    write_rows(conn, dialect, AuditEntry, _COLUMNS,
-               [tuple(item[c] for c in _COLUMNS) for item in pending])
-    return len(pending)
+    return [tuple(item[c] for c in _COLUMNS) for item in pending]
 
 
 _COLUMNS = (*_HASHED_FIELDS, "prev_hash", "hash")

@@ -19,10 +19,11 @@ statements. Here the same rules (`service.validate_request`, `service.decide`,
   without an ORM session (`service.store_direct`: the same rows as `service.store`).
   A response is sent only after its rows are committed, so no answer is ever given
   that the log does not hold.
-* **No thread hand-off on SQLite.** Its batches run on the event loop through
-  connections that never wait for a lock, and go to a thread only when another writer
-  holds the lock (see `Batcher`). PostgreSQL's batches always run on a thread: they wait
-  on the network.
+* **No thread hand-off.** SQLite's batches run on the event loop through connections
+  that never wait for a lock, and go to a thread only when another writer holds the lock
+  (see `Batcher`). PostgreSQL's run on the event loop too, as coroutines on two
+  asynchronous connections, each batch one or two round trips in psycopg's pipeline
+  mode (see `_LoopConnection`, `_load_pg`, `_store_pg`).
 
 Everything unusual — a user token instead of an API key, a key not yet verified, a
 missing permission, a body that is not a JSON object, invalid input — goes to the
@@ -39,13 +40,14 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -68,13 +70,11 @@ from chengxin.runtime import Runtime
 from chengxin.sanctions import service
 from chengxin.sanctions.policy import CheckFacts
 from chengxin.sanctions.repository import (
-    SNAPSHOT,
     PersonRef,
-    collected,
     facts_for_on,
     pack,
     persons_by_hash_on,
-    queue_reads,
+    read_async,
     unpack,
 )
 from chengxin.subjects.service import ID_DOMAIN
@@ -226,9 +226,11 @@ class Batcher:
     `work` on the thread, which may wait."""
 
     def __init__(self, work: Callable[[list[Any]], Sequence[Any]], name: str,
-                 first: Callable[[list[Any]], Sequence[Any]] | None = None) -> None:
+                 first: Callable[[list[Any]], Sequence[Any]] | None = None,
+                 awork: Callable[[list[Any]], Awaitable[Sequence[Any]]] | None = None) -> None:
         self.work = work
         self.first = first
+        self.awork = awork  # when given, batches run as this coroutine on the event loop
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=name)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: list[tuple[Any, asyncio.Future]] = []
@@ -283,7 +285,9 @@ class Batcher:
                 items = [item for item, _ in batch]
                 try:
                     results = self._first(items)
-                    if results is None:
+                    if results is None and self.awork is not None:
+                        results = await self.awork(items)
+                    elif results is None:
                         results = await loop.run_in_executor(self.executor, self.work, items)
                 except BaseException as exc:
                     results = [exc] * len(batch)
@@ -337,26 +341,25 @@ class CheckEngine:
             write_now = make_engine(url, auto_checkpoint=False, pool_size=1, busy_timeout=0)
             self._own_engines = [read_engine, write_engine, read_now, write_now]
             self._checkpointer = _Checkpointer(write_engine)
-            batch_reads = read_engine
-        else:
-            # One connection, no ping before each batch (a round trip per commit): a
-            # connection lost meanwhile fails that batch, whose checks are then retried
-            # one by one on a fresh connection (see _write).
-            # Autocommit: the batches send BEGIN and COMMIT themselves, in the pipeline
-            # (see _pipelined). The read batches' connection is not pinged either: a
-            # lost one is tried once more on a new one (see _read_pg).
-            write_engine = make_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=False,
-                                       isolation_level="AUTOCOMMIT")
-            batch_reads = make_engine(url, pool_size=1, max_overflow=2, pool_pre_ping=False,
-                                      isolation_level="AUTOCOMMIT")
-            self._own_engines = [write_engine, batch_reads]
+        # PostgreSQL: each batcher has one asynchronous connection on the event loop, in
+        # autocommit mode (a batch sends its own BEGIN and COMMIT in psycopg's pipeline),
+        # never pinged: a lost one is replaced, and its batch read again or its checks
+        # written one by one (_load_pg, _write_pg). On threads, the batches' round trips
+        # and the event loop took turns at the interpreter lock, and a batch of one or
+        # two checks took two to eight times as long under light load as alone
+        # (docs/scaling.md §1.0, seventh round).
+        pg = rt.engine.dialect.name == "postgresql"
+        self._read_conn = _LoopConnection(url) if pg else None
+        self._write_conn = _LoopConnection(url) if pg else None
         self._reads_from = make_sessionmaker(read_engine)
-        self._read_engine, self._read_now_engine = batch_reads, read_now
+        self._read_engine, self._read_now_engine = read_engine, read_now
         self._write_engine, self._write_now_engine = write_engine, write_now
         self.reads = Batcher(self._load, "check-read",
-                             first=self._load_now if read_now else None)
+                             first=self._load_now if read_now else None,
+                             awork=self._load_pg if pg else None)
         self.writes = Batcher(self._write, "check-write",
-                              first=self._write_now if write_now else None)
+                              first=self._write_now if write_now else None,
+                              awork=self._write_pg if pg else None)
         self._reference: _Reference | None = None
         self._refreshing = False
 
@@ -419,13 +422,35 @@ class CheckEngine:
         epoch = self.cache.epoch
         engine = engine or self._read_engine
         dialect = engine.dialect.name
-        if dialect == "postgresql":
-            persons, facts = self._read_pg(engine, digests)
-        else:
-            # One snapshot for all the reads, without the write lock.
-            with _driver_transaction(engine, "BEGIN", commit=False) as conn:
-                persons = persons_by_hash_on(conn, dialect, digests)
-                facts = facts_for_on(conn, dialect, list(persons.values()))
+        # One snapshot for all the reads, without the write lock.
+        with _driver_transaction(engine, "BEGIN", commit=False) as conn:
+            persons = persons_by_hash_on(conn, dialect, digests)
+            facts = facts_for_on(conn, dialect, list(persons.values()))
+        return self._entries(digests, persons, facts, epoch)
+
+    async def _load_pg(self, digests: list[str]
+                       ) -> list[tuple[Entry, tuple[PersonRef | None, CheckFacts]]]:
+        """`_load` on PostgreSQL: the five reads in one round trip on the event loop; once
+        more on a new connection when the batch's was lost (a server restart, a
+        failover)."""
+        assert self._read_conn is not None
+        epoch = self.cache.epoch
+        for attempt in (1, 2):
+            conn = await self._read_conn.get()
+            try:
+                persons, facts = await read_async(conn, digests)
+                break
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await conn.rollback()
+                if attempt == 2 or not conn.closed:
+                    raise  # an error of the reads themselves: the requests get it
+                log.warning("check read batch: the database connection was lost; retried")
+        return self._entries(digests, persons, facts, epoch)
+
+    def _entries(self, digests: list[str], persons: dict[str, PersonRef],
+                 facts: dict[int, CheckFacts], epoch: int
+                 ) -> list[tuple[Entry, tuple[PersonRef | None, CheckFacts]]]:
         expires = self.cache.clock() + self.cache.ttl
         loaded, known = {}, {}
         for d in dict.fromkeys(digests):
@@ -437,24 +462,6 @@ class CheckEngine:
                     person, facts[person.id])
         self.cache.put_all(loaded, epoch)
         return [(loaded[d], known[d]) for d in digests]
-
-    @staticmethod
-    def _read_pg(engine: Engine, digests: list[str]
-                 ) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
-        """The five reads in one round trip (repository.queue_reads); once more on a new
-        connection when the batch's was lost (a server restart, a failover): the pool
-        does not ping it."""
-        for attempt in (1, 2):
-            held: list[Any] = []
-            try:
-                with _pipelined(engine, SNAPSHOT, held) as conn:
-                    cursors = queue_reads(conn, digests)
-                return collected(cursors)
-            except Exception:
-                if attempt == 2 or not held or not held[0].closed:
-                    raise  # an error of the reads themselves: the requests get it
-                log.warning("check read batch: the database connection was lost; retried")
-        raise AssertionError("unreachable")
 
     def _load_now(self, digests: list[str]
                   ) -> list[tuple[Entry, tuple[PersonRef | None, CheckFacts]]]:
@@ -470,12 +477,6 @@ class CheckEngine:
         engine = engine or self._write_engine
         assert self._reference is not None  # run() loaded it before any check got here
         departments = self._reference.departments
-        if engine.dialect.name == "postgresql":
-            # Two round trips: the rows, the chain's lock and its head; then the audit
-            # rows and COMMIT (audit.append_chained fetches the head in between).
-            with _pipelined(engine, "BEGIN") as conn:
-                service.store_direct(conn, engine.dialect, done, departments)
-            return
         # The write lock, as every unit of work takes it.
         with _driver_transaction(engine, "BEGIN IMMEDIATE", commit=True) as conn:
             service.store_direct(conn, engine.dialect, done, departments)
@@ -500,7 +501,43 @@ class CheckEngine:
                 results.append(exc)
         return results
 
+    async def _write_pg(self, done: list[service.Answered]) -> list[Any]:
+        """`_write` on PostgreSQL, on the event loop."""
+        try:
+            await self._store_pg(done)
+            return [None] * len(done)
+        except Exception as exc:
+            log.warning("check batch of %d failed (%s); retried one by one", len(done),
+                        type(exc).__name__)
+        results: list[Any] = []
+        for item in done:
+            try:
+                await self._store_pg([item])
+                results.append(None)
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    async def _store_pg(self, done: list[service.Answered]) -> None:
+        """Two round trips: the check and query-log rows, the chain's lock and its head;
+        then the audit rows and COMMIT (the head is fetched in between)."""
+        assert self._write_conn is not None and self._reference is not None
+        conn = await self._write_conn.get()
+        try:
+            async with conn.pipeline():
+                await conn.execute("BEGIN")
+                await service.store_direct_async(conn, done, self._reference.departments)
+                await conn.execute("COMMIT")
+        except BaseException:
+            # A lost connection fails this rollback too; the next batch gets a new one.
+            with contextlib.suppress(Exception):
+                await conn.rollback()
+            raise
+
     def close(self) -> None:
+        for held in (self._read_conn, self._write_conn):
+            if held is not None:
+                held.close()
         self.reads.close()
         self.writes.close()
         if self._checkpointer is not None:
@@ -564,34 +601,31 @@ def _driver_transaction(engine: Engine, sqlite_begin: str, *, commit: bool) -> I
         raw.close()
 
 
-@contextlib.contextmanager
-def _pipelined(engine: Engine, begin: str, held: list[Any] | None = None) -> Iterator[Any]:
-    """PostgreSQL: a transaction in psycopg's pipeline mode on a pooled connection of an
-    autocommit engine. `begin`, the block's statements and COMMIT are queued and leave
-    together when the block ends: one round trip, plus one for each result the block
-    fetches on the way (which sends what is queued so far). Statements one by one cost
-    a round trip each, and psycopg's own BEGIN another: a batch of one check took 1.9 ms
-    (writes) and 2.1 ms (reads) that way on loopback, 0.1–0.2 ms a round trip (measured).
-    Results the block queued are read after it ends; an error rolls back. `held`, when
-    given, receives the connection (to tell a lost connection from other errors)."""
-    raw = engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        if held is not None:
-            held.append(conn)
-        try:
-            with conn.pipeline():
-                conn.execute(begin)
-                yield conn
-                conn.execute("COMMIT")
-        except BaseException:
-            # A lost connection fails this rollback, and then the pool's own on return,
-            # which drops it: a retry gets a new one.
+class _LoopConnection:
+    """A psycopg AsyncConnection (autocommit) for one batcher, made on first use in the
+    running event loop and made again when it was lost or the loop changed (tests run
+    one loop after another; a connection belongs to the loop it was made in)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self.conn: psycopg.AsyncConnection | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def get(self) -> psycopg.AsyncConnection:
+        loop = asyncio.get_running_loop()
+        if self.conn is None or self.conn.closed or self.loop is not loop:
+            self.close()
+            self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            self.loop = loop
+        return self.conn
+
+    def close(self) -> None:
+        # Synchronous, from any thread: closing the socket needs no event loop.
+        conn, self.conn = self.conn, None
+        if conn is not None:
             with contextlib.suppress(Exception):
-                conn.rollback()
-            raise
-    finally:
-        raw.close()
+                conn.pgconn.finish()
 
 
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6

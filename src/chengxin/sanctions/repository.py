@@ -77,28 +77,32 @@ def facts_for_on(conn: Any, dialect: str, persons: Sequence[PersonRef]
 
 # PostgreSQL: how a read batch's transaction begins: one snapshot for the five reads
 # (repeatable read), read only.
-SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
-def queue_reads(conn: Any, hashes: Iterable[str]) -> list[Any]:
-    """PostgreSQL, a connection in psycopg's pipeline mode: queue `persons_by_hash_on`'s
-    and `facts_for_on`'s reads as five statements, for `collected` to read once the
-    pipeline has sent them. The four fact reads take the blind indexes too (the person
-    ids come from a sub-select), so that none waits for another's result: with the
-    transaction's BEGIN and COMMIT in the same pipeline, a read batch is one round trip
-    instead of eight (sanctions/fastpath.py)."""
-    if not conn.info.pipeline_status:
-        raise ValueError("queue_reads needs a connection in pipeline mode")  # programming error
+async def read_async(conn: Any, hashes: Iterable[str]
+                     ) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
+    """PostgreSQL: `persons_by_hash_on` and `facts_for_on` on a psycopg AsyncConnection in
+    autocommit mode, in one round trip on the event loop (the check's read batches):
+    BEGIN (one snapshot), the five reads, COMMIT, queued in psycopg's pipeline. The four
+    fact reads are keyed by the blind indexes too (joined to persons), so that none
+    waits for another's result. Statement by statement, with psycopg's own BEGIN and the
+    pool's ping, a read batch was eight round trips. The caller rolls back on an error."""
     q = _queries("postgresql")
     keys = {"keys": sorted(set(hashes))}
-    return [conn.execute(query.sql, keys) for query in (q.persons, *q.facts_by_hash)]
+    async with conn.pipeline():
+        await conn.execute(_SNAPSHOT)
+        cursors = [await conn.execute(query.sql, keys)
+                   for query in (q.persons, *q.facts_by_hash)]
+        await conn.execute("COMMIT")
+    return _persons_and_facts([await cur.fetchall() for cur in cursors])
 
 
-def collected(cursors: Sequence[Any]) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
-    """The persons and facts of `queue_reads`'s cursors, after the pipeline synced."""
+def _persons_and_facts(results: Sequence[list[Any]]
+                       ) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
     q = _queries("postgresql")
-    found, *facts = (q.rows(cur, query) for cur, query in
-                     zip(cursors, (q.persons, *q.facts_by_hash), strict=True))
+    found, *facts = (q.converted(rows, query) for rows, query in
+                     zip(results, (q.persons, *q.facts_by_hash), strict=True))
     persons = {h: PersonRef(pid, name, birth, created) for h, pid, name, birth, created in found}
     return persons, _facts_from(list(persons.values()), *facts)
 
@@ -204,7 +208,7 @@ class _Queries:
         self.facts = self._facts(self._by_person_id)
         if self.pg:
             # The same reads keyed by the blind indexes, joined to persons: none needs
-            # another's result, so a pipeline sends all five at once (queue_reads).
+            # another's result, so a pipeline sends all five at once (read_async).
             self.facts_by_hash = self._facts(self._by_id_hash)
 
     def _facts(self, keyed: Callable[[Any, Any], Any]) -> tuple[_Query, ...]:
@@ -270,11 +274,10 @@ class _Queries:
         if not keys:
             return []
         param = {"keys": keys} if self.pg else (orjson.dumps(keys).decode(),)
-        return self.rows(conn.execute(query.sql, param), query)
+        return self.converted(conn.execute(query.sql, param).fetchall(), query)
 
     @staticmethod
-    def rows(cursor: Any, query: _Query) -> list[Any]:
-        rows = cursor.fetchall()
+    def converted(rows: list[Any], query: _Query) -> list[Any]:
         if not query.convert:
             return rows
         return [_converted(row, query.convert) for row in rows]

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from chengxin import clock
 from chengxin.accounts.principal import Principal
-from chengxin.audit.service import append_chained
+from chengxin.audit.service import append_chained, append_chained_async
 from chengxin.audit.service import entry as audit_entry
 from chengxin.audit.service import record as audit
-from chengxin.bulk import insert_rows, write_rows
+from chengxin.bulk import insert_rows, unnest_statement, write_rows
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
@@ -151,14 +151,32 @@ def store_direct(conn: Any, dialect: Dialect, done: list[Answered],
     """`store` on a driver connection inside the caller's transaction, for the fast
     path's group commit (sanctions/fastpath.py), which skips the ORM session. The same
     rows; API keys only, whose reads the query log does not watch (see log_many)."""
-    if any(c.actor.kind != "api_key" for c in done):
-        raise ValueError("store_direct takes checks by API keys only")  # programming error
-    write_rows(conn, dialect, Check, _CHECK_COLUMNS, _check_rows(done))
-    reads = read_rows(_reads(done), departments, clock.now())
+    checks, reads, entries = _direct_rows(done, departments)
+    write_rows(conn, dialect, Check, _CHECK_COLUMNS, checks)
     if reads:
         write_rows(conn, dialect, QueryLog, tuple(reads[0]), [tuple(r.values()) for r in reads])
-    append_chained(conn, dialect, [audit_entry(c.actor, "check.run", **_audited(c))
-                                   for c in done])
+    append_chained(conn, dialect, entries)
+
+
+async def store_direct_async(conn: Any, done: list[Answered],
+                             departments: dict[str, str]) -> None:
+    """`store_direct` on a psycopg AsyncConnection in pipeline mode (PostgreSQL), inside
+    the caller's transaction: the same rows."""
+    checks, reads, entries = _direct_rows(done, departments)
+    await conn.execute(*unnest_statement(Check, _CHECK_COLUMNS, checks))
+    if reads:
+        await conn.execute(*unnest_statement(QueryLog, tuple(reads[0]),
+                                             [tuple(r.values()) for r in reads]))
+    await append_chained_async(conn, entries)
+
+
+def _direct_rows(done: list[Answered], departments: dict[str, str]
+                 ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The check rows, query-log rows and (unchained) audit entries of `done`."""
+    if any(c.actor.kind != "api_key" for c in done):
+        raise ValueError("store_direct takes checks by API keys only")  # programming error
+    return (_check_rows(done), read_rows(_reads(done), departments, clock.now()),
+            [audit_entry(c.actor, "check.run", **_audited(c)) for c in done])
 
 
 def _check_rows(done: list[Answered]) -> list[tuple[Any, ...]]:
