@@ -63,8 +63,12 @@ def persons_by_hash_on(conn: Any, dialect: str, hashes: Iterable[str]
     """`persons_by_hash` on a driver connection (sqlite3 / psycopg), in the caller's
     transaction: the check path's read batches, which skip the ORM session."""
     q = _queries(dialect)
-    return {h: PersonRef(pid, name, birth, created)
-            for h, pid, name, birth, created in q.run(conn, q.persons, sorted(set(hashes)))}
+    return _persons_from(q.run(conn, q.persons, sorted(set(hashes))))
+
+
+def _persons_from(rows: Iterable[Sequence[Any]]) -> dict[str, PersonRef]:
+    """The persons read's rows by blind index."""
+    return {h: PersonRef(pid, name, birth, created) for h, pid, name, birth, created in rows}
 
 
 def facts_for_on(conn: Any, dialect: str, persons: Sequence[PersonRef]
@@ -103,7 +107,7 @@ def _persons_and_facts(results: Sequence[list[Any]]
     q = _queries("postgresql")
     found, *facts = (q.converted(rows, query) for rows, query in
                      zip(results, (q.persons, *q.facts_by_hash), strict=True))
-    persons = {h: PersonRef(pid, name, birth, created) for h, pid, name, birth, created in found}
+    persons = _persons_from(found)
     return persons, _facts_from(list(persons.values()), *facts)
 
 

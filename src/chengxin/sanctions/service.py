@@ -151,10 +151,10 @@ def store_direct(conn: Any, dialect: Dialect, done: list[Answered],
     """`store` on a driver connection inside the caller's transaction, for the fast
     path's group commit (sanctions/fastpath.py), which skips the ORM session. The same
     rows; API keys only, whose reads the query log does not watch (see log_many)."""
-    checks, reads, entries = _direct_rows(done, departments)
+    checks, (log_columns, logged), entries = _direct_rows(done, departments)
     write_rows(conn, dialect, Check, _CHECK_COLUMNS, checks)
-    if reads:
-        write_rows(conn, dialect, QueryLog, tuple(reads[0]), [tuple(r.values()) for r in reads])
+    if logged:
+        write_rows(conn, dialect, QueryLog, log_columns, logged)
     append_chained(conn, dialect, entries)
 
 
@@ -162,20 +162,24 @@ async def store_direct_async(conn: Any, done: list[Answered],
                              departments: dict[str, str]) -> None:
     """`store_direct` on a psycopg AsyncConnection in pipeline mode (PostgreSQL), inside
     the caller's transaction: the same rows."""
-    checks, reads, entries = _direct_rows(done, departments)
+    checks, (log_columns, logged), entries = _direct_rows(done, departments)
     await conn.execute(*unnest_statement(Check, _CHECK_COLUMNS, checks))
-    if reads:
-        await conn.execute(*unnest_statement(QueryLog, tuple(reads[0]),
-                                             [tuple(r.values()) for r in reads]))
+    if logged:
+        await conn.execute(*unnest_statement(QueryLog, log_columns, logged))
     await append_chained_async(conn, entries)
 
 
 def _direct_rows(done: list[Answered], departments: dict[str, str]
-                 ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The check rows, query-log rows and (unchained) audit entries of `done`."""
+                 ) -> tuple[list[tuple[Any, ...]],
+                            tuple[tuple[str, ...], list[tuple[Any, ...]]],
+                            list[dict[str, Any]]]:
+    """The check rows, the query-log rows with their columns, and the (unchained) audit
+    entries of `done`."""
     if any(c.actor.kind != "api_key" for c in done):
         raise ValueError("store_direct takes checks by API keys only")  # programming error
-    return (_check_rows(done), read_rows(_reads(done), departments, clock.now()),
+    reads = read_rows(_reads(done), departments, clock.now())
+    logged = (tuple(reads[0]) if reads else (), [tuple(r.values()) for r in reads])
+    return (_check_rows(done), logged,
             [audit_entry(c.actor, "check.run", **_audited(c)) for c in done])
 
 
