@@ -106,3 +106,49 @@ def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
     got, status = asyncio.run(read())
     assert got == (persons, facts)
     assert status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_the_read_batches_keep_one_plan_and_the_same_answers(client, users, rt):
+    """PostgreSQL: the check's read connection (fastpath._LoopConnection with its setup)
+    keeps one plan per read once psycopg has prepared it, instead of PostgreSQL planning
+    each run again; the answers stay those of persons_by_hash + facts_for on every run,
+    before and after the plan is kept, for a batch of one key and of several."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements and plan caching are PostgreSQL's")
+    from chengxin.sanctions import fastpath
+
+    for n in (31, 32):
+        r = client.post("/api/v1/records", headers=users.api_key(EDU), json=[teacher_penalty(n)])
+        assert r.status_code < 300, r.text
+    digests = [rt.blind.digest(pid(n), domain=ID_DOMAIN) for n in (31, 32, 33)]
+    with rt.uow() as s:
+        persons = persons_by_hash(s, digests)
+        facts = facts_for(s, list(persons.values()))
+    assert len(persons) == 2
+    engine = fastpath.engine_of(rt)
+    assert fastpath._GENERIC_PLANS in engine._read_conn.setup
+
+    async def read():
+        held = fastpath._LoopConnection(str(rt.engine.url), engine._read_conn.setup)
+        try:
+            conn = await held.get()
+            answers = [await read_async(conn, digests[:1] if i % 2 else digests)
+                       for i in range(8)]
+            mode = (await (await conn.execute("SHOW plan_cache_mode")).fetchone())[0]
+            plans = await (await conn.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%id_hash = ANY%'")).fetchall()
+            return answers, mode, plans
+        finally:
+            held.close()
+
+    answers, mode, plans = asyncio.run(read())
+    one = digests[0]
+    for i, got in enumerate(answers):
+        if i % 2:
+            assert got == ({one: persons[one]}, {persons[one].id: facts[persons[one].id]})
+        else:
+            assert got == (persons, facts)
+    assert mode == "force_generic_plan"
+    assert len(plans) == 5  # the five reads, prepared on their fifth run
+    assert all(generic >= 1 and custom == 0 for generic, custom in plans), plans

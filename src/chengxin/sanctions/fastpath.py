@@ -349,7 +349,7 @@ class CheckEngine:
         # two checks took two to eight times as long under light load as alone
         # (docs/scaling.md §1.0, seventh round).
         pg = rt.engine.dialect.name == "postgresql"
-        self._read_conn = _LoopConnection(url) if pg else None
+        self._read_conn = _LoopConnection(url, (_GENERIC_PLANS,)) if pg else None
         self._write_conn = _LoopConnection(url) if pg else None
         self._reads_from = make_sessionmaker(read_engine)
         self._read_engine, self._read_now_engine = read_engine, read_now
@@ -604,11 +604,14 @@ def _driver_transaction(engine: Engine, sqlite_begin: str, *, commit: bool) -> I
 class _LoopConnection:
     """A psycopg AsyncConnection (autocommit) for one batcher, made on first use in the
     running event loop and made again when it was lost or the loop changed (tests run
-    one loop after another; a connection belongs to the loop it was made in)."""
+    one loop after another; a connection belongs to the loop it was made in).
 
-    def __init__(self, url: str) -> None:
+    `setup`: statements run once on each new connection."""
+
+    def __init__(self, url: str, setup: tuple[str, ...] = ()) -> None:
         self.url = make_url(url).set(drivername="postgresql").render_as_string(
             hide_password=False)
+        self.setup = setup
         self.conn: psycopg.AsyncConnection | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -616,8 +619,10 @@ class _LoopConnection:
         loop = asyncio.get_running_loop()
         if self.conn is None or self.conn.closed or self.loop is not loop:
             self.close()
-            self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-            self.loop = loop
+            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            for statement in self.setup:
+                await conn.execute(statement)
+            self.conn, self.loop = conn, loop
         return self.conn
 
     def close(self) -> None:
@@ -627,6 +632,16 @@ class _LoopConnection:
             with contextlib.suppress(Exception):
                 conn.pgconn.finish()
 
+
+# The read batches' statements, once psycopg has prepared them (their fifth run), keep one
+# plan instead of being planned again on every run. PostgreSQL's default ("auto") kept
+# planning them: a plan for `= ANY(array)` made without the array is estimated dearer
+# than one made for a batch of a few keys, so it was never chosen, and planning the five
+# reads cost more server time than running them (measured, batch of one person: 0.6-0.7
+# ms of the server's CPU, 0.14-0.17 ms with one plan; docs/scaling.md §1.0, eighth
+# round). The one plan is what EXPLAIN shows for them anyway: index searches from the
+# keys. ANALYZE invalidates it, so it follows the tables' statistics as they grow.
+_GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan"
 
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
