@@ -129,7 +129,7 @@ def test_the_read_batches_keep_one_plan_and_the_same_answers(client, users, rt):
     assert fastpath._GENERIC_PLANS in engine._read_conn.setup
 
     async def read():
-        held = fastpath._LoopConnection(str(rt.engine.url), engine._read_conn.setup)
+        held = fastpath._LoopConnection(_driver_url(rt), engine._read_conn.setup)
         try:
             conn = await held.get()
             answers = [await read_async(conn, digests[:1] if i % 2 else digests)
