@@ -109,7 +109,8 @@ def test_an_answer_is_reused_only_for_the_same_facts_day_and_reference():
 
     cache = FactsCache(ttl=1.0)
     packed, day = b"facts", dt.date(2026, 11, 30)
-    memo = Memo(packed, day, 3, 7, b'{"status":"trustworthy"}', ("trustworthy", "allow", (), (), "x"))
+    memo = Memo(packed, day, 3, 7, b'{"status":"trustworthy"}',
+                ("trustworthy", "allow", (), (), "x"))
     cache.remember("d", "awards", memo)
     assert cache.answer("d", "awards", packed, day, 3) == memo
     assert cache.answer("d", "awards", bytes(bytearray(packed)), day, 3) is None  # reloaded
@@ -375,6 +376,27 @@ def test_store_direct_takes_api_keys_only():
                             ("unknown", "allow", (), (), "x"))
     with pytest.raises(ValueError, match="API keys only"):
         service.store_direct(None, None, [done], {})
+
+
+def test_a_batcher_runs_on_a_thread_or_on_the_loop_not_both():
+    """A batcher is given its thread function or its coroutine function: neither or both
+    is a programming error, refused when it is built rather than at its first batch."""
+    async def on_loop(items):
+        return items
+
+    def on_thread(items):
+        return items
+
+    with pytest.raises(ValueError, match="thread"):
+        fastpath.Batcher(None, "neither")
+    with pytest.raises(ValueError, match="thread"):
+        fastpath.Batcher(on_thread, "both", awork=on_loop)
+    for batcher in (fastpath.Batcher(on_thread, "thread"),
+                    fastpath.Batcher(None, "loop", awork=on_loop)):
+        try:
+            assert asyncio.run(batcher.submit(7)) == 7
+        finally:
+            batcher.close()
 
 
 def _cut_connections(rt) -> int:

@@ -225,9 +225,12 @@ class Batcher:
     WouldWait (or fails in any way, having changed nothing) and the batch goes to
     `work` on the thread, which may wait."""
 
-    def __init__(self, work: Callable[[list[Any]], Sequence[Any]], name: str,
+    def __init__(self, work: Callable[[list[Any]], Sequence[Any]] | None, name: str,
                  first: Callable[[list[Any]], Sequence[Any]] | None = None,
                  awork: Callable[[list[Any]], Awaitable[Sequence[Any]]] | None = None) -> None:
+        if (work is None) == (awork is None):
+            raise ValueError("a batcher runs its batches on a thread (work) or on the loop "
+                             "(awork)")  # programming error
         self.work = work
         self.first = first
         self.awork = awork  # when given, batches run as this coroutine on the event loop
@@ -288,6 +291,7 @@ class Batcher:
                     if results is None and self.awork is not None:
                         results = await self.awork(items)
                     elif results is None:
+                        assert self.work is not None
                         results = await loop.run_in_executor(self.executor, self.work, items)
                 except BaseException as exc:
                     results = [exc] * len(batch)
@@ -354,10 +358,10 @@ class CheckEngine:
         self._reads_from = make_sessionmaker(read_engine)
         self._read_engine, self._read_now_engine = read_engine, read_now
         self._write_engine, self._write_now_engine = write_engine, write_now
-        self.reads = Batcher(self._load, "check-read",
+        self.reads = Batcher(None if pg else self._load, "check-read",
                              first=self._load_now if read_now else None,
                              awork=self._load_pg if pg else None)
-        self.writes = Batcher(self._write, "check-write",
+        self.writes = Batcher(None if pg else self._write, "check-write",
                               first=self._write_now if write_now else None,
                               awork=self._write_pg if pg else None)
         self._reference: _Reference | None = None
