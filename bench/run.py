@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -821,11 +822,19 @@ def load(port: int, key: str, bodies: list[bytes], seconds: float, conns: int = 
     wrk = None if force_python else shutil.which("wrk")
     if wrk:
         return _wrk(wrk, port, key, bodies, seconds, conns)
+    return _generator("_load", port, key, bodies, seconds, conns)
+
+
+def _generator(subcommand: str, port: int, key: str, bodies: list[bytes], *args: Any,
+               timeout: float | None = None) -> dict:
+    """Run one of this file's Python load generators (`_load`, `_paced`) in a separate
+    process, the bodies passed in a file; its JSON result line."""
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as fh:
         fh.write(b"\n".join(bodies))
     try:
-        out = subprocess.run([PY, str(Path(__file__)), "_load", str(port), key, fh.name,  # noqa: S603
-                              str(seconds), str(conns)], capture_output=True, check=True)
+        out = subprocess.run([PY, str(Path(__file__)), subcommand, str(port), key,  # noqa: S603
+                              fh.name, *map(str, args)],
+                             capture_output=True, check=True, timeout=timeout)
     finally:
         os.unlink(fh.name)
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
@@ -893,13 +902,18 @@ async def _conn_loop(port: int, reqs: list[bytes], deadline: float, offset: int,
         while time.perf_counter() < deadline:
             req = reqs[i % len(reqs)]
             i += 1
-            t0 = time.perf_counter()
-            writer.write(req)
-            status, _ = await read_response(reader)
-            lat.append(time.perf_counter() - t0)
-            statuses[status] += 1
+            await _exchange(reader, writer, req, time.perf_counter(), lat, statuses)
     finally:
         writer.close()
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes,
+                    since: float, lat: list[float], statuses: Counter) -> None:
+    """Send one request, read its response; its latency counted from `since`."""
+    writer.write(req)
+    status, _ = await read_response(reader)
+    lat.append(time.perf_counter() - since)
+    statuses[status] += 1
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -928,10 +942,28 @@ def http_request(method: str, path: str, key: str, body: bytes = b"",
     return head.encode() + body
 
 
+def _requests(key: str, bodies_file: str) -> list[bytes]:
+    """The generators' requests: one check POST per body in the file."""
+    return [http_request("POST", CHECK_PATH, key, b)
+            for b in Path(bodies_file).read_bytes().split(b"\n")]
+
+
+def _run_generator(main: Callable[[], Awaitable[float]]) -> float:
+    """Run a generator's main coroutine on uvloop when installed; its seconds."""
+    with contextlib.suppress(ImportError):
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    return asyncio.run(main())
+
+
+def _errors(statuses: Counter) -> int:
+    return sum(n for s, n in statuses.items() if not 200 <= s < 300)
+
+
 def _load_main(port: str, key: str, bodies_file: str, seconds: str, conns: str) -> None:
     """Python load generator: asyncio streams, keep-alive HTTP/1.1, one process."""
-    bodies = Path(bodies_file).read_bytes().split(b"\n")
-    reqs = [http_request("POST", CHECK_PATH, key, b) for b in bodies]
+    reqs = _requests(key, bodies_file)
     lat: list[float] = []
     statuses: Counter = Counter()
 
@@ -945,15 +977,9 @@ def _load_main(port: str, key: str, bodies_file: str, seconds: str, conns: str) 
                                for k in range(int(conns))))
         return time.perf_counter() - t0
 
-    try:
-        import uvloop  # type: ignore[import-not-found]
-
-        uvloop.install()
-    except ImportError:
-        pass
-    took = asyncio.run(main())
-    bad = sum(n for s, n in statuses.items() if not 200 <= s < 300)
-    print(json.dumps({"tool": "python", "requests": len(lat), "rps": len(lat) / took, "errors": bad,
+    took = _run_generator(main)
+    print(json.dumps({"tool": "python", "requests": len(lat), "rps": len(lat) / took,
+                      "errors": _errors(statuses),
                       "p99_ms": _pct(lat, 99) * 1000 if lat else float("nan"),
                       "statuses": {str(k): v for k, v in statuses.items()}}))
 
@@ -967,15 +993,8 @@ def paced(port: int, key: str, bodies: list[bytes], rate: float, seconds: float,
     at t0 + i / rate whether or not earlier ones have been answered, and each latency is
     counted from the time the request was due, so a stall of the server (or a full set of
     busy connections) counts for every request that waited through it."""
-    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as fh:
-        fh.write(b"\n".join(bodies))
-    try:
-        out = subprocess.run([PY, str(Path(__file__)), "_paced", str(port), key, fh.name,  # noqa: S603
-                              str(seconds), str(conns), str(rate)],
-                             capture_output=True, check=True, timeout=seconds + 120)
-    finally:
-        os.unlink(fh.name)
-    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return _generator("_paced", port, key, bodies, seconds, conns, rate,
+                      timeout=seconds + 120)
 
 
 def _paced_main(port: str, key: str, bodies_file: str, seconds: str, conns: str,
@@ -984,8 +1003,7 @@ def _paced_main(port: str, key: str, bodies_file: str, seconds: str, conns: str,
     `conns` keep-alive connections take them in turn. uvloop's timers tick in whole
     milliseconds, so a request can leave up to about 1 ms after it was due: that counts in
     its latency, the same for the baseline."""
-    bodies = Path(bodies_file).read_bytes().split(b"\n")
-    reqs = [http_request("POST", CHECK_PATH, key, b) for b in bodies]
+    reqs = _requests(key, bodies_file)
     per_s, n_conns = float(rate), int(conns)
     total = max(1, int(per_s * float(seconds)))
     lat: list[float] = []
@@ -1011,10 +1029,7 @@ def _paced_main(port: str, key: str, bodies_file: str, seconds: str, conns: str,
         try:
             while (item := await queue.get()) is not None:
                 due, req = item
-                writer.write(req)
-                status, _ = await read_response(reader)
-                lat.append(time.perf_counter() - due)
-                statuses[status] += 1
+                await _exchange(reader, writer, req, due, lat, statuses)
         finally:
             writer.close()
 
@@ -1027,16 +1042,11 @@ def _paced_main(port: str, key: str, bodies_file: str, seconds: str, conns: str,
         await asyncio.gather(*workers)
         return time.perf_counter() - t0
 
-    with contextlib.suppress(ImportError):
-        import uvloop  # type: ignore[import-not-found]
-
-        uvloop.install()
-    took = asyncio.run(main())
-    bad = sum(n for s, n in statuses.items() if not 200 <= s < 300)
+    took = _run_generator(main)
     ms = [x * 1000 for x in lat]
     print(json.dumps({
         "tool": "python-paced", "rate": per_s, "requests": len(lat), "rps": len(lat) / took,
-        "errors": bad, "p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99),
+        "errors": _errors(statuses), "p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99),
         "p999_ms": _pct(ms, 99.9), "max_ms": max(ms), "dispatch_late_max_ms": late[0] * 1000,
         "statuses": {str(k): v for k, v in statuses.items()}}))
 
