@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from chengxin.bulk import insert_dicts, unnest_statement
+from chengxin.bulk import insert_dicts, json_statement
 from chengxin.sanctions.models import Check
 
 
@@ -96,46 +96,48 @@ def test_naive_datetime_is_refused_as_a_plain_insert_refuses_it(rt):
         assert s.scalar(select(Check.id)) is None
 
 
-def _unnest(rt, rows: list[dict]) -> None:
-    """unnest_statement's INSERT, in a transaction of its own (the check's group commit
+def _from_json(rt, rows: list[dict]) -> None:
+    """json_statement's INSERT, in a transaction of its own (the check's group commit
     sends it in pipeline mode on an asynchronous connection; the statement is the same)."""
     url = rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     columns = tuple(rows[0])
     with psycopg.connect(url) as conn:
-        conn.execute(*unnest_statement(Check, columns,
+        conn.execute(*json_statement(Check, columns,
                                        [tuple(r[c] for c in columns) for r in rows]))
 
 
-def test_unnest_stores_what_copy_stores(rt):
-    """PostgreSQL, where COPY cannot run in a pipeline: one INSERT … unnest(…) with an
-    array per column stores the same text as COPY and as a plain INSERT."""
+def test_json_rows_store_what_copy_stores(rt):
+    """PostgreSQL, where COPY cannot run in a pipeline: one INSERT … FROM
+    jsonb_array_elements(…) with the rows as one JSON parameter stores the same text as
+    COPY and as a plain INSERT (a JSON None as JSON 'null'; quotes, braces and backslashes
+    in text as sent)."""
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("the check's pipelined group commit is PostgreSQL's")
     at = dt.datetime(2026, 11, 23, 10, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     with rt.uow() as s:
         s.execute(insert(Check), [_row("plain", at=at, lists=None, person_id=3)])
         insert_dicts(s, Check, [_row("copy", at=at, lists=None, person_id=3)])
-    _unnest(rt, [_row("unnest", at=at, lists=None, person_id=3),
-                 _row("unnest-2", at=at, measures=[], lists=[{"type": "black"}],
-                      decision="deny", actor="它'\"{,}")])
+    _from_json(rt, [_row("json", at=at, lists=None, person_id=3),
+                    _row("json-2", at=at, measures=[], lists=[{"type": "black"}],
+                         decision="deny", actor="它'\"{,}\\n")])
     with rt.uow() as s:
         raw = dict(s.connection().exec_driver_sql(
             "SELECT id, concat_ws('|', department_code, scenario, person_id, status, "
             "decision, CAST(at AS TEXT), CAST(measures AS TEXT), "
             "COALESCE(CAST(lists AS TEXT), 'SQL NULL'), actor) FROM checks").all())
-    assert raw["unnest"] == raw["copy"] == raw["plain"]
-    assert raw["unnest-2"].endswith('|[]|[{"type": "black"}]|它\'"{,}')
+    assert raw["json"] == raw["copy"] == raw["plain"]
+    assert raw["json-2"].endswith('|[]|[{"type": "black"}]|它\'"{,}\\n')
 
 
-def test_unnest_refuses_what_copy_refuses(rt):
+def test_json_rows_refuse_what_copy_refuses(rt):
     """A value longer than its column is refused, never cut to fit (an explicit cast to
-    VARCHAR(n) would cut it silently; the arrays are cast to VARCHAR without a length);
+    VARCHAR(n) would cut it silently; the text is assigned to the column without a cast);
     a naive datetime is refused before anything is sent."""
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("the check's pipelined group commit is PostgreSQL's")
     with pytest.raises(psycopg.errors.StringDataRightTruncation):
-        _unnest(rt, [_row("ok"), _row("x" * 40)])
+        _from_json(rt, [_row("ok"), _row("x" * 40)])
     with pytest.raises(ValueError, match="naive datetime"):
-        _unnest(rt, [_row("naive", at=dt.datetime(2026, 11, 23, 10, 0))])
+        _from_json(rt, [_row("naive", at=dt.datetime(2026, 11, 23, 10, 0))])
     with rt.uow() as s:
         assert s.scalar(select(Check.id)) is None  # nothing of either was kept

@@ -7,7 +7,7 @@ parameter order, quadratically on SQLite). So large inserts bypass it:
 
 - PostgreSQL: ids are taken from the table's sequence in one round trip, then the rows go
   in with COPY on the session's own connection (psycopg's cursor.copy()). The check's
-  group commit, in pipeline mode where COPY cannot run, uses `unnest_statement`.
+  group commit, in pipeline mode where COPY cannot run, uses `json_statement`.
 - SQLite: ids follow max(id): the unit of work began with BEGIN IMMEDIATE, so this
   transaction holds the write lock and no other writer can take them; the rows go in with
   the driver's executemany.
@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import ARRAY, JSON, Enum, String, Table, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -129,47 +130,51 @@ def _pg_insert(conn: Any, table: Table, columns: Sequence[str], rows: Sequence[R
     return ids
 
 
-def unnest_statement(model: Any, columns: Sequence[str], rows: Sequence[Row]
-                     ) -> tuple[str, list[list[Any]]]:
-    """PostgreSQL: `rows` as one `INSERT … SELECT FROM unnest(…)` and its parameters (an
-    array per column in psycopg's binary format, values converted as for COPY): for the
-    check's group commit on an asynchronous connection in pipeline mode, where COPY cannot
-    run. (psycopg's text format for arrays quotes every element with regular expressions:
-    a batch of 16 checks took 2.7 ms that way.)"""
-    sql, procs = _unnest_plan(_table(model), tuple(columns))
-    arrays = [list(values) for values in zip(*rows, strict=True)]
-    for i, proc in procs:
-        arrays[i] = [proc(v) for v in arrays[i]]
-    return sql, arrays
+def json_statement(model: Any, columns: Sequence[str], rows: Sequence[Row]
+                   ) -> tuple[str, list[str]]:
+    """PostgreSQL: `rows` as one `INSERT … SELECT … FROM jsonb_array_elements(%s)` and its
+    one parameter, the rows as a JSON array of arrays: for the check's group commit on an
+    asynchronous connection in pipeline mode, where COPY cannot run. orjson writes the
+    JSON in C; an array per column in psycopg's binary format went through psycopg's
+    Python list dumper, value by value (measured: 0.43 → 0.27 ms of client CPU for a
+    batch of 21 checks' and audit entries' rows, the server's CPU the same)."""
+    sql, stamps = _json_plan(_table(model), tuple(columns))
+    for i in stamps:  # a naive datetime would be read in the session's time zone
+        for row in rows:
+            _aware(row[i])
+    return sql, [orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()]
 
 
-# (table, columns) -> the statement and the columns' value converters, built once: the
-# check's group commit runs it several hundred times a second.
-_UNNEST: dict[tuple[str, tuple[str, ...]],
-              tuple[str, list[tuple[int, Callable[[Any], Any]]]]] = {}
+# (table, columns) -> the statement and the positions of its UTC datetime columns, built
+# once: the check's group commit runs it several hundred times a second.
+_JSON_PLANS: dict[tuple[str, tuple[str, ...]], tuple[str, list[int]]] = {}
 
 
-def _unnest_plan(table: Table, columns: tuple[str, ...]
-                 ) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
+def _json_plan(table: Table, columns: tuple[str, ...]) -> tuple[str, list[int]]:
     key = (table.name, columns)
-    plan = _UNNEST.get(key)
+    plan = _JSON_PLANS.get(key)
     if plan is None:
         from sqlalchemy.dialects import postgresql
 
         dialect = postgresql.psycopg.dialect()
-        casts = []
-        for name in columns:
+        values = []
+        for i, name in enumerate(columns):
             col_type = table.c[name].type
-            # VARCHAR without its length: an explicit cast to varchar(n) would cut a longer
-            # value silently; the insert's own assignment to the column refuses it instead.
-            plain_text = isinstance(col_type, String) and not isinstance(col_type, Enum)
-            casts.append("VARCHAR" if plain_text else col_type.compile(dialect=dialect))
-        arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
+            if isinstance(col_type, JSON):
+                # The element itself: a JSON null stays JSON 'null', as SQLAlchemy's JSON
+                # type stores None.
+                values.append(f"(x->{i})::{col_type.compile(dialect=dialect)}")
+            elif isinstance(col_type, String) and not isinstance(col_type, Enum):
+                # Text, assigned to the column: a value longer than VARCHAR(n) is refused
+                # (an explicit cast to VARCHAR(n) would cut it silently).
+                values.append(f"x->>{i}")
+            else:
+                values.append(f"(x->>{i})::{col_type.compile(dialect=dialect)}")
         quoted = ", ".join(f'"{n}"' for n in columns)
-        procs = [(i, proc) for i, c in enumerate(columns)
-                 if (proc := _by_type(_PG_PROCESSORS, table.c[c].type)) is not None]
-        plan = _UNNEST[key] = (f'INSERT INTO "{table.name}" ({quoted}) '  # noqa: S608
-                               f"SELECT * FROM unnest({arrays})", procs)
+        stamps = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
+        plan = _JSON_PLANS[key] = (
+            f'INSERT INTO "{table.name}" ({quoted}) '  # noqa: S608
+            f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS x", stamps)
     return plan
 
 

@@ -131,11 +131,11 @@ async def append_chained_async(conn: Any, pending: list[dict[str, Any]]) -> int:
     held); fetching it sends everything queued so far; then the rows, queued."""
     if not pending:
         return 0
-    from chengxin.bulk import unnest_statement  # bulk -> db -> models: imported late
+    from chengxin.bulk import json_statement  # bulk -> db -> models: imported late
 
     await conn.execute(_PG_LOCK)
     last = await (await conn.execute(_HEAD)).fetchone()
-    await conn.execute(*unnest_statement(AuditEntry, _COLUMNS, _chained(pending, last)))
+    await conn.execute(*json_statement(AuditEntry, _COLUMNS, _chained(pending, last)))
     return len(pending)
 
 

@@ -18,7 +18,7 @@ from chengxin.accounts.principal import Principal
 from chengxin.audit.service import append_chained, append_chained_async
 from chengxin.audit.service import entry as audit_entry
 from chengxin.audit.service import record as audit
-from chengxin.bulk import insert_rows, unnest_statement, write_rows
+from chengxin.bulk import insert_rows, json_statement, write_rows
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
@@ -163,9 +163,9 @@ async def store_direct_async(conn: Any, done: list[Answered],
     """`store_direct` on a psycopg AsyncConnection in pipeline mode (PostgreSQL), inside
     the caller's transaction: the same rows."""
     checks, (log_columns, logged), entries = _direct_rows(done, departments)
-    await conn.execute(*unnest_statement(Check, _CHECK_COLUMNS, checks))
+    await conn.execute(*json_statement(Check, _CHECK_COLUMNS, checks))
     if logged:
-        await conn.execute(*unnest_statement(QueryLog, log_columns, logged))
+        await conn.execute(*json_statement(QueryLog, log_columns, logged))
     await append_chained_async(conn, entries)
 
 
