@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from chengxin.bulk import insert_dicts, json_statement
+from chengxin.bulk import insert_dicts, json_insert
 from chengxin.sanctions.models import Check
 
 
@@ -97,13 +97,13 @@ def test_naive_datetime_is_refused_as_a_plain_insert_refuses_it(rt):
 
 
 def _from_json(rt, rows: list[dict]) -> None:
-    """json_statement's INSERT, in a transaction of its own (the check's group commit
+    """json_insert's INSERT, in a transaction of its own (the check's group commit
     sends it in pipeline mode on an asynchronous connection; the statement is the same)."""
     url = rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     columns = tuple(rows[0])
     with psycopg.connect(url) as conn:
-        conn.execute(*json_statement(Check, columns,
-                                       [tuple(r[c] for c in columns) for r in rows]))
+        conn.execute(*json_insert([(Check, columns,
+                                    [tuple(r[c] for c in columns) for r in rows])]))
 
 
 def test_json_rows_store_what_copy_stores(rt):
@@ -141,3 +141,43 @@ def test_json_rows_refuse_what_copy_refuses(rt):
         _from_json(rt, [_row("naive", at=dt.datetime(2026, 11, 23, 10, 0))])
     with rt.uow() as s:
         assert s.scalar(select(Check.id)) is None  # nothing of either was kept
+
+
+def test_json_insert_writes_several_tables_in_one_statement(rt):
+    """Parts become data-modifying WITH queries of one INSERT, each run to completion;
+    a part without rows is left out, and nothing at all is a programming error. One
+    bad part fails the statement whole."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("the check's pipelined group commit is PostgreSQL's")
+    from chengxin.accounts.principal import cli_principal
+    from chengxin.audit.models import AuditEntry
+    from chengxin.audit.service import COLUMNS, GENESIS, chained, entry
+
+    columns = tuple(_row("x"))
+    checks = [tuple(_row(f"c{k}")[c] for c in columns) for k in range(3)]
+    with rt.uow() as s:
+        head = s.execute(select(AuditEntry.seq, AuditEntry.hash)
+                         .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    audited = chained([entry(cli_principal(), "test.json", details={"k": k})
+                       for k in range(2)], head)
+    sql, params = json_insert([(Check, columns, checks[:2]), (Check, columns, []),
+                               (AuditEntry, COLUMNS, audited)])
+    assert sql.startswith("WITH w0 AS (INSERT INTO \"checks\"") and len(params) == 2
+    url = rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as conn:
+        conn.execute(sql, params)
+    with rt.uow() as s:
+        assert sorted(s.scalars(select(Check.id))) == ["c0", "c1"]
+        stored = s.execute(select(AuditEntry.seq, AuditEntry.prev_hash, AuditEntry.details)
+                           .order_by(AuditEntry.seq)).all()
+    assert [tuple(r) for r in stored][-2:] == [(seq + 1, prev, {"k": 0}),
+                                               (seq + 2, audited[0][-1], {"k": 1})]
+    bad = _row("c2", at=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC))
+    with pytest.raises(psycopg.errors.UniqueViolation), psycopg.connect(url) as conn:
+        conn.execute(*json_insert([(Check, columns, [tuple(bad[c] for c in columns)]),
+                                   (Check, columns, checks[:1])]))  # c0 again
+    with rt.uow() as s:
+        assert sorted(s.scalars(select(Check.id))) == ["c0", "c1"]  # not c2 either
+    with pytest.raises(ValueError, match="no rows"):
+        json_insert([(Check, columns, [])])

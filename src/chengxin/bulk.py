@@ -7,7 +7,7 @@ parameter order, quadratically on SQLite). So large inserts bypass it:
 
 - PostgreSQL: ids are taken from the table's sequence in one round trip, then the rows go
   in with COPY on the session's own connection (psycopg's cursor.copy()). The check's
-  group commit, in pipeline mode where COPY cannot run, uses `json_statement`.
+  group commit, in pipeline mode where COPY cannot run, uses `json_insert`.
 - SQLite: ids follow max(id): the unit of work began with BEGIN IMMEDIATE, so this
   transaction holds the write lock and no other writer can take them; the rows go in with
   the driver's executemany.
@@ -130,19 +130,35 @@ def _pg_insert(conn: Any, table: Table, columns: Sequence[str], rows: Sequence[R
     return ids
 
 
-def json_statement(model: Any, columns: Sequence[str], rows: Sequence[Row]
-                   ) -> tuple[str, list[str]]:
-    """PostgreSQL: `rows` as one `INSERT … SELECT … FROM jsonb_array_elements(%s)` and its
-    one parameter, the rows as a JSON array of arrays: for the check's group commit on an
-    asynchronous connection in pipeline mode, where COPY cannot run. orjson writes the
-    JSON in C; an array per column in psycopg's binary format went through psycopg's
-    Python list dumper, value by value (measured: 0.43 → 0.27 ms of client CPU for a
-    batch of 21 checks' and audit entries' rows, the server's CPU the same)."""
-    sql, stamps = _json_plan(_table(model), tuple(columns))
-    for i in stamps:  # a naive datetime would be read in the session's time zone
-        for row in rows:
-            _aware(row[i])
-    return sql, [orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()]
+def json_insert(parts: Sequence[tuple[Any, Sequence[str], Sequence[Row]]]
+                ) -> tuple[str, list[str]]:
+    """PostgreSQL: one statement that inserts each part's rows (model, columns, rows as
+    tuples) into its table, and its parameters: for the check's group commit on an
+    asynchronous connection in pipeline mode, where COPY cannot run.
+
+    Each part is an `INSERT … SELECT … FROM jsonb_array_elements(%s)` whose one parameter
+    is its rows as a JSON array of arrays; all but the last are data-modifying WITH
+    queries (PostgreSQL runs each exactly once, to completion, whether or not anything
+    reads it). Parts without rows are left out. orjson writes the JSON in C; an array
+    per column in psycopg's binary format went through psycopg's Python list dumper,
+    value by value (measured: 0.43 → 0.27 ms of client CPU for a batch of 21 checks'
+    and audit entries' rows, the server's CPU the same)."""
+    parts = [part for part in parts if part[2]]
+    if not parts:
+        raise ValueError("json_insert: no rows")  # programming error
+    inserts, params = [], []
+    for model, columns, rows in parts:
+        sql, stamps = _json_plan(_table(model), tuple(columns))
+        for i in stamps:  # a naive datetime would be read in the session's time zone
+            for row in rows:
+                _aware(row[i])
+        inserts.append(sql)
+        params.append(orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode())
+    *first, last = inserts
+    if not first:
+        return last, params
+    ctes = ", ".join(f"w{k} AS ({sql})" for k, sql in enumerate(first))
+    return f"WITH {ctes} {last}", params
 
 
 # (table, columns) -> the statement and the positions of its UTC datetime columns, built

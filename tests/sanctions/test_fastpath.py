@@ -210,9 +210,9 @@ def test_a_failed_write_fails_only_its_own_request(app, client, rt, key, monkeyp
         _refuse_boom(done)
         return original(conn, dialect, done, departments)
 
-    async def store_async(conn, done, departments):  # PostgreSQL's, on the event loop
+    async def store_async(conn, done, departments, head=None):  # PostgreSQL's, on the loop
         _refuse_boom(done)
-        return await original_async(conn, done, departments)
+        return await original_async(conn, done, departments, head)
 
     monkeypatch.setattr(service, "store_direct", store)
     monkeypatch.setattr(service, "store_direct_async", store_async)
@@ -397,6 +397,88 @@ def test_a_batcher_runs_on_a_thread_or_on_the_loop_not_both():
             assert asyncio.run(batcher.submit(7)) == 7
         finally:
             batcher.close()
+
+
+def _head(rt) -> tuple[int, str]:
+    from chengxin.audit.models import AuditEntry
+
+    with rt.uow() as s:
+        row = s.execute(select(AuditEntry.seq, AuditEntry.hash)
+                        .order_by(AuditEntry.seq.desc()).limit(1)).one()
+    return row.seq, row.hash
+
+
+def test_a_write_batch_chains_on_the_head_it_wrote_and_yields_to_another_writer(
+        client, users, rt, key, monkeypatch):
+    """PostgreSQL: a write batch chains its audit entries after the head the previous
+    batch wrote, without reading it first (one round trip). When another writer has
+    appended since, the database refuses that batch whole, and it is written again
+    after the head read under the lock: every check answered and logged once, the
+    chain whole."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's batches read the head under the write lock they hold")
+    from chengxin.accounts.principal import cli_principal
+    from chengxin.audit.service import record
+    from chengxin.audit.verify import verify_chain
+
+    engine = _engine(rt)
+    given = []
+    original = service.lock_chain_async
+
+    async def spy(conn, head):
+        given.append(head)
+        return await original(conn, head)
+
+    client.post("/api/v1/records", headers=users.api_key(EDU),
+                json=[teacher_penalty(n) for n in (20, 21, 22)])  # known: their reads logged
+    monkeypatch.setattr(service, "lock_chain_async", spy)
+    first = _check(client, key, 20).json()["check_id"]
+    assert engine._head == _head(rt)  # what the batch committed, as the database holds it
+    written = engine._head
+    with rt.uow() as s:  # another writer (a user's request, an import) comes between
+        record(s, cli_principal(), "test.between")
+    second = _check(client, key, 21).json()["check_id"]
+    third = _check(client, key, 22).json()["check_id"]
+    # The second batch: refused on the head it knew, then read under the lock (None).
+    # The third: chained on the second's head without reading it.
+    assert given[-3:-1] == [written, None] and given[-1][0] == written[0] + 2
+    assert engine._head == _head(rt) and engine._head[0] == written[0] + 3
+    with rt.uow() as s:
+        assert s.scalar(select(func.count()).select_from(Check)
+                        .where(Check.id.in_([first, second, third]))) == 3
+        assert s.scalar(select(func.count()).select_from(QueryLog)
+                        .where(QueryLog.channel == "check")) == 3
+        assert verify_chain(s).ok
+    logged = [e.object_id for e in audit_rows(rt) if e.action == "check.run"]
+    assert sorted(logged[-3:]) == sorted([first, second, third])  # each once
+    assert len(set(logged)) == len(logged)
+
+
+def test_the_lock_function_refuses_a_head_that_has_moved(rt):
+    """Migration 0011's audit_log_lock_at: the chain's advisory lock, then the head
+    compared with the one given; a wrong one fails the transaction with HEAD_MOVED."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's function")
+    import psycopg
+
+    from chengxin.accounts.principal import cli_principal
+    from chengxin.audit.service import _PG_LOCK_KEY, HEAD_MOVED, record
+
+    with rt.uow() as s:
+        record(s, cli_principal(), "test.head")
+    seq, digest = _head(rt)
+    url = rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT audit_log_lock_at(%s, %s)", (seq, digest))
+        held = conn.execute("SELECT objid FROM pg_locks WHERE locktype = 'advisory' "
+                            "AND pid = pg_backend_pid()").fetchall()
+        assert held == [(_PG_LOCK_KEY,)]
+        conn.rollback()
+        for wrong in ((seq - 1, digest), (seq, "0" * 64), (seq + 1, digest)):
+            with pytest.raises(psycopg.Error) as refused:
+                conn.execute("SELECT audit_log_lock_at(%s, %s)", wrong)
+            assert refused.value.sqlstate == HEAD_MOVED
+            conn.rollback()
 
 
 def _cut_connections(rt) -> int:

@@ -91,6 +91,8 @@ _HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 # held (one statement doing both could read a snapshot older than the lock).
 _PG_LOCK = f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"
 _PG_LOCK_AND_HEAD = f"{_PG_LOCK}; {_HEAD}"
+_PG_LOCK_AT = "SELECT audit_log_lock_at(%s, %s)"
+HEAD_MOVED = "CXA01"  # audit_log_lock_at's refusal: the chain's head is not the one given
 
 
 def flush_pending(session: Session) -> int:
@@ -120,38 +122,42 @@ def append_chained(conn: Any, dialect: Dialect, pending: list[dict[str, Any]]) -
     # COPY / the driver's executemany: the check path group-commits hundreds at once.
     from chengxin.bulk import write_rows  # bulk -> db -> models: imported late
 
-    write_rows(conn, dialect, AuditEntry, _COLUMNS, _chained(pending, last))
+    write_rows(conn, dialect, AuditEntry, COLUMNS, chained(pending, last))
     return len(pending)
 
 
-async def append_chained_async(conn: Any, pending: list[dict[str, Any]]) -> int:
-    """`append_chained` on a psycopg AsyncConnection in pipeline mode (PostgreSQL), inside
-    the caller's transaction. Pipeline mode takes one statement per query: the lock, then
-    the head, which the server runs in order (so the head is read after the lock is
-    held); fetching it sends everything queued so far; then the rows, queued."""
-    if not pending:
-        return 0
-    from chengxin.bulk import json_statement  # bulk -> db -> models: imported late
+async def lock_chain_async(conn: Any, head: tuple[int, str] | None
+                           ) -> tuple[int, str] | None:
+    """Take the chain's lock on a psycopg AsyncConnection in pipeline mode (PostgreSQL),
+    inside the caller's transaction, and return the head to chain the entries after
+    ((seq, hash), or None for an empty log).
 
+    With `head`, the head this writer last wrote, nothing is waited for: the lock and a
+    check of the head are queued as one statement (`audit_log_lock_at`, migration 0011),
+    and the server refuses the transaction with SQLSTATE `HEAD_MOVED` when another writer
+    has appended since. Without it, the head is read once the lock is held (two
+    statements, which the server runs in order) and fetched: a round trip, so the
+    transaction must have begun with BEGIN (the fetch's sync would end an implicit one)."""
+    if head is not None:
+        await conn.execute(_PG_LOCK_AT, head)
+        return head
     await conn.execute(_PG_LOCK)
-    last = await (await conn.execute(_HEAD)).fetchone()
-    await conn.execute(*json_statement(AuditEntry, _COLUMNS, _chained(pending, last)))
-    return len(pending)
+    return await (await conn.execute(_HEAD)).fetchone()
 
 
-def _chained(pending: list[dict[str, Any]], last: Any) -> list[tuple[Any, ...]]:
+def chained(pending: list[dict[str, Any]], last: Any) -> list[tuple[Any, ...]]:
     """Number and hash `pending` after the chain's head `last` ((seq, hash) or None for an
-    empty log); the rows to insert, in _COLUMNS order."""
+    empty log); the rows to insert, in COLUMNS order."""
     seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     for item in pending:
         seq += 1
         item["seq"] = seq
         item["prev_hash"] = prev
         item["hash"] = prev = chain_hash(prev, item)
-    return [tuple(item[c] for c in _COLUMNS) for item in pending]
+    return [tuple(item[c] for c in COLUMNS) for item in pending]
 
 
-_COLUMNS = (*_HASHED_FIELDS, "prev_hash", "hash")
+COLUMNS = (*_HASHED_FIELDS, "prev_hash", "hash")
 
 
 def discard_pending(session: Session) -> None:

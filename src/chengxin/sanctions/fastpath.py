@@ -22,8 +22,9 @@ statements. Here the same rules (`service.validate_request`, `service.decide`,
 * **No thread hand-off.** SQLite's batches run on the event loop through connections
   that never wait for a lock, and go to a thread only when another writer holds the lock
   (see `Batcher`). PostgreSQL's run on the event loop too, as coroutines on two
-  asynchronous connections, each batch one or two round trips in psycopg's pipeline
-  mode (see `_LoopConnection`, `_load_pg`, `_store_pg`).
+  asynchronous connections, each batch one round trip in psycopg's pipeline mode (a
+  write batch two when another writer has appended to the audit chain since this
+  process's last; see `_LoopConnection`, `_load_pg`, `_store_pg`).
 
 Everything unusual — a user token instead of an API key, a key not yet verified, a
 missing permission, a body that is not a JSON object, invalid input — goes to the
@@ -55,6 +56,7 @@ from chengxin import clock
 from chengxin.accounts.permissions import allowed
 from chengxin.accounts.principal import Principal
 from chengxin.accounts.security import API_KEY_PREFIX
+from chengxin.audit.service import HEAD_MOVED
 from chengxin.db import (
     TABLES_WRITTEN,
     checkpoint,
@@ -346,7 +348,7 @@ class CheckEngine:
             self._own_engines = [read_engine, write_engine, read_now, write_now]
             self._checkpointer = _Checkpointer(write_engine)
         # PostgreSQL: each batcher has one asynchronous connection on the event loop, in
-        # autocommit mode (a batch sends its own BEGIN and COMMIT in psycopg's pipeline),
+        # autocommit mode (a batch is one transaction in psycopg's pipeline, see _store_pg),
         # never pinged: a lost one is replaced, and its batch read again or its checks
         # written one by one (_load_pg, _write_pg). On threads, the batches' round trips
         # and the event loop took turns at the interpreter lock, and a batch of one or
@@ -366,6 +368,9 @@ class CheckEngine:
                               awork=self._write_pg if pg else None)
         self._reference: _Reference | None = None
         self._refreshing = False
+        # PostgreSQL: the audit chain's head as the last write batch committed it, which
+        # the next batch chains after without reading it first (see _store_pg).
+        self._head: tuple[int, str] | None = None
 
     # -- reference data (measures, scenarios) -------------------------------------------
     def _load_reference(self) -> _Reference:
@@ -523,15 +528,30 @@ class CheckEngine:
         return results
 
     async def _store_pg(self, done: list[service.Answered]) -> None:
-        """Two round trips: the check and query-log rows, the chain's lock and its head;
-        then the audit rows and COMMIT (the head is fetched in between)."""
+        """One round trip when the audit chain's head is still the one this process last
+        wrote: the chain's lock with a check of that head, and one insert into the three
+        tables, committed by the pipeline's sync (no BEGIN: the statements up to a sync
+        are one transaction). Two when it is not known or another writer has appended
+        since: BEGIN, the lock, the head read under it and fetched, the insert, COMMIT."""
         assert self._write_conn is not None and self._reference is not None
+        departments = self._reference.departments
         conn = await self._write_conn.get()
+        head, self._head = self._head, None  # unknown again until a commit says otherwise
         try:
+            if head is not None:
+                try:
+                    async with conn.pipeline():
+                        self._head = await service.store_direct_async(
+                            conn, done, departments, head)
+                    return
+                except psycopg.Error as exc:
+                    if exc.sqlstate != HEAD_MOVED:
+                        raise
             async with conn.pipeline():
                 await conn.execute("BEGIN")
-                await service.store_direct_async(conn, done, self._reference.departments)
+                new_head = await service.store_direct_async(conn, done, departments)
                 await conn.execute("COMMIT")
+            self._head = new_head
         except BaseException:
             # A lost connection fails this rollback too; the next batch gets a new one.
             with contextlib.suppress(Exception):

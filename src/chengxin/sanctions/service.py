@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from chengxin import clock
 from chengxin.accounts.principal import Principal
-from chengxin.audit.service import append_chained, append_chained_async
+from chengxin.audit.models import AuditEntry
+from chengxin.audit.service import COLUMNS as AUDIT_COLUMNS
+from chengxin.audit.service import append_chained, chained, lock_chain_async
 from chengxin.audit.service import entry as audit_entry
 from chengxin.audit.service import record as audit
-from chengxin.bulk import insert_rows, json_statement, write_rows
+from chengxin.bulk import insert_rows, json_insert, write_rows
 from chengxin.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chengxin.identity import IdentityError, mask_id_number, mask_name, normalize_id_number
 from chengxin.reference import repository as reference
@@ -158,15 +160,19 @@ def store_direct(conn: Any, dialect: Dialect, done: list[Answered],
     append_chained(conn, dialect, entries)
 
 
-async def store_direct_async(conn: Any, done: list[Answered],
-                             departments: dict[str, str]) -> None:
+async def store_direct_async(conn: Any, done: list[Answered], departments: dict[str, str],
+                             head: tuple[int, str] | None = None) -> tuple[int, str]:
     """`store_direct` on a psycopg AsyncConnection in pipeline mode (PostgreSQL), inside
-    the caller's transaction: the same rows."""
+    the caller's transaction: the same rows, in two statements (the audit chain's lock,
+    then one insert into the three tables). `head`: see audit.service.lock_chain_async.
+    Returns the chain's new head: the `head` for the caller's next batch, once this one
+    has committed."""
     checks, (log_columns, logged), entries = _direct_rows(done, departments)
-    await conn.execute(*json_statement(Check, _CHECK_COLUMNS, checks))
-    if logged:
-        await conn.execute(*json_statement(QueryLog, log_columns, logged))
-    await append_chained_async(conn, entries)
+    rows = chained(entries, await lock_chain_async(conn, head))
+    await conn.execute(*json_insert([(Check, _CHECK_COLUMNS, checks),
+                                     (QueryLog, log_columns, logged),
+                                     (AuditEntry, AUDIT_COLUMNS, rows)]))
+    return entries[-1]["seq"], entries[-1]["hash"]
 
 
 def _direct_rows(done: list[Answered], departments: dict[str, str]
