@@ -79,11 +79,37 @@ def _driver_url(rt) -> str:
     return rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _lists_and_statuses(rt, person_id: int, record_id: int) -> None:
+    """Facts of every kind for one person: list entries with and without their dates
+    and record, yearly statuses where the later decision of a year counts."""
+    from chengxin.archives.models import AnnualStatus
+    from chengxin.sanctions.models import ListEntry
+
+    now = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
+    common = {"person_id": person_id, "department_code": EDU, "decision_document": "文书",
+              "proposed_by": "测试", "source": "test", "created_at": now, "updated_at": now}
+    with rt.uow() as s:
+        s.add_all([
+            ListEntry(list_type="black", list_name="严重失信主体名单", record_id=record_id,
+                      basis="依据 \"引号\"", listed_on=dt.date(2025, 1, 1),
+                      effective_from=dt.date(2025, 1, 2), status="active", **common),
+            ListEntry(list_type="red", list_name="守信激励名单", basis="", status="ended",
+                      listed_on=dt.date(2021, 1, 1), effective_until=dt.date(2022, 1, 1),
+                      ended_on=dt.date(2022, 1, 1), **common)])
+        for year, status, at in ((2024, "warning", now),
+                                 (2025, "trustworthy", now - dt.timedelta(days=1)),
+                                 (2025, "serious_dishonesty", now)):
+            s.add(AnnualStatus(person_id=person_id, year=year, status=status,
+                               department_code=EDU, basis="年度", evidence_ids=[],
+                               decided_at=at, decided_by="测试"))
+
+
 def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
-    """PostgreSQL's read batches send the five reads at once on an asynchronous
-    connection, the fact reads keyed by blind index through a join to persons
-    (read_async): the same persons and facts as persons_by_hash + facts_for, for known
-    and unknown numbers alike, and the transaction is closed after."""
+    """PostgreSQL's read batches send the five reads as one statement on an asynchronous
+    connection, the fact reads keyed by blind index through a join to persons, their rows
+    as JSON (read_async): the same persons and facts as persons_by_hash + facts_for, with
+    every kind of fact and missing dates, for known and unknown numbers alike, and no
+    transaction left open after."""
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("pipeline mode is PostgreSQL's")
     for n in (21, 22, 23):
@@ -92,9 +118,17 @@ def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
         assert r.status_code < 300, r.text
     digests = [rt.blind.digest(pid(n), domain=ID_DOMAIN) for n in (21, 22, 23, 24)]
     with rt.uow() as s:
+        first = persons_by_hash(s, digests[:1])[digests[0]]
+        record_id = s.scalar(select(CreditRecord.id).where(CreditRecord.person_id == first.id))
+    _lists_and_statuses(rt, first.id, record_id)
+    with rt.uow() as s:
         persons = persons_by_hash(s, digests)
         facts = facts_for(s, list(persons.values()))
     assert len(persons) == 3 and sum(len(f.records) for f in facts.values()) >= 3
+    mine = facts[first.id]
+    assert [e.list_type for e in mine.lists] == ["black", "red"]
+    assert mine.lists[1].effective_from is None and mine.lists[1].ended_on is not None
+    assert mine.annual == {2024: "warning", 2025: "serious_dishonesty"}  # the later one
 
     async def read():
         async with await psycopg.AsyncConnection.connect(_driver_url(rt),
@@ -110,7 +144,7 @@ def test_pipelined_reads_give_what_the_reads_give(client, users, rt):
 
 def test_the_read_batches_keep_one_plan_and_the_same_answers(client, users, rt):
     """PostgreSQL: the check's read connection (fastpath._LoopConnection with its setup)
-    keeps one plan per read once psycopg has prepared it, instead of PostgreSQL planning
+    keeps one plan for the reads once psycopg has prepared them, instead of PostgreSQL planning
     each run again; the answers stay those of persons_by_hash + facts_for on every run,
     before and after the plan is kept, for a batch of one key and of several."""
     if rt.engine.dialect.name != "postgresql":
@@ -150,5 +184,5 @@ def test_the_read_batches_keep_one_plan_and_the_same_answers(client, users, rt):
         else:
             assert got == (persons, facts)
     assert mode == "force_generic_plan"
-    assert len(plans) == 5  # the five reads, prepared on their fifth run
+    assert len(plans) == 1  # the five reads' one statement, prepared on its fifth run
     assert all(generic >= 1 and custom == 0 for generic, custom in plans), plans

@@ -79,36 +79,31 @@ def facts_for_on(conn: Any, dialect: str, persons: Sequence[PersonRef]
     return _facts_from(persons, *(q.run(conn, query, ids) for query in q.facts))
 
 
-# PostgreSQL: how a read batch's transaction begins: one snapshot for the five reads
-# (repeatable read), read only.
-_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-
-
 async def read_async(conn: Any, hashes: Iterable[str]
                      ) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
     """PostgreSQL: `persons_by_hash_on` and `facts_for_on` on a psycopg AsyncConnection in
-    autocommit mode, in one round trip on the event loop (the check's read batches):
-    BEGIN (one snapshot), the five reads, COMMIT, queued in psycopg's pipeline. The four
-    fact reads are keyed by the blind indexes too (joined to persons), so that none
-    waits for another's result. Statement by statement, with psycopg's own BEGIN and the
-    pool's ping, a read batch was eight round trips. The caller rolls back on an error."""
+    autocommit mode, as one statement on the event loop (the check's read batches): the
+    five reads keyed by the blind indexes (the four fact reads joined to persons), each
+    as a sub-select that gives its rows as one JSON array of arrays. One statement is one
+    snapshot and one round trip; orjson reads the arrays in C. As five statements in
+    psycopg's pipeline between BEGIN and COMMIT, a batch of one person cost 0.25 ms of
+    this process's CPU against 0.09 ms now (docs/scaling.md §1.0, ninth round)."""
     q = _queries("postgresql")
-    keys = {"keys": sorted(set(hashes))}
-    async with conn.pipeline():
-        await conn.execute(_SNAPSHOT)
-        cursors = [await conn.execute(query.sql, keys)
-                   for query in (q.persons, *q.facts_by_hash)]
-        await conn.execute("COMMIT")
-    return _persons_and_facts([await cur.fetchall() for cur in cursors])
-
-
-def _persons_and_facts(results: Sequence[list[Any]]
-                       ) -> tuple[dict[str, PersonRef], dict[int, CheckFacts]]:
-    q = _queries("postgresql")
-    found, *facts = (q.converted(rows, query) for rows, query in
-                     zip(results, (q.persons, *q.facts_by_hash), strict=True))
+    cur = await conn.execute(q.read_all, {"keys": sorted(set(hashes))})
+    row = await cur.fetchone()
+    found, *facts = (_json_rows(text, convert)
+                     for text, convert in zip(row, q.read_all_convert, strict=True))
     persons = _persons_from(found)
     return persons, _facts_from(list(persons.values()), *facts)
+
+
+def _json_rows(text: str, convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+               ) -> list[list[Any]]:
+    rows = orjson.loads(text)
+    for row in rows:
+        for i, fn in convert:
+            row[i] = fn(row[i])
+    return rows
 
 
 def _facts_from(persons: Sequence[PersonRef], record_rows: Iterable[Sequence[Any]],
@@ -205,42 +200,66 @@ class _Queries:
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
         person = Person.__table__
-        self.persons = self._compile(
-            select(person.c.id_hash, person.c.id, person.c.name, person.c.birth_date,
-                   person.c.created_at).where(self._among(person.c.id_hash, String())),
-            dates=(3,), day_of=(4,))
-        self.facts = self._facts(self._by_person_id)
+        persons = select(person.c.id_hash, person.c.id, person.c.name, person.c.birth_date,
+                         person.c.created_at).where(self._among(person.c.id_hash, String()))
+        self.persons = self._compile(persons, dates=(3,), day_of=(4,))
+        self.facts = tuple(self._compile(select_.order_by(*order), dates=dates)
+                           for select_, order, dates in self._facts(self._by_person_id))
         if self.pg:
-            # The same reads keyed by the blind indexes, joined to persons: none needs
-            # another's result, so a pipeline sends all five at once (read_async).
-            self.facts_by_hash = self._facts(self._by_id_hash)
+            # The same reads keyed by the blind indexes, joined to persons, none needing
+            # another's result: all five as one statement (read_async).
+            by_hash = self._facts(self._by_id_hash)
+            self.read_all = self._as_json([persons, *(f[0] for f in by_hash)],
+                                          [None, *(f[1] for f in by_hash)])
+            self.read_all_convert = (((3, _date), (4, _iso_utc_day)),
+                                     *(tuple((i, _date) for i in f[2]) for f in by_hash))
 
-    def _facts(self, keyed: Callable[[Any, Any], Any]) -> tuple[_Query, ...]:
+    def _as_json(self, selects: list[Any], orders: list[tuple[Any, ...] | None]) -> str:
+        """PostgreSQL: one statement with a column per select, its rows as one JSON array
+        of arrays (text), in the select's order when it has one (`orders`)."""
+        dialect = postgresql.psycopg.dialect()
+        columns = []
+        for k, (select_, order) in enumerate(zip(selects, orders, strict=True)):
+            width = len(select_.selected_columns)
+            if order:
+                select_ = select_.add_columns(*order)
+            compiled = select_.compile(dialect=dialect)
+            assert list(compiled.params) == ["keys"]  # one parameter: the batch's keys
+            names = [f"c{i}" for i in range(len(select_.selected_columns))]
+            values = ", ".join(f"q{k}.{n}" for n in names[:width])
+            by = (" ORDER BY " + ", ".join(f"q{k}.{n}" for n in names[width:])) if order else ""
+            # Built once from this module's own selects; the keys stay a bound parameter.
+            columns.append(f"(SELECT coalesce(json_agg(json_build_array({values}){by}), "  # noqa: S608
+                           f"'[]')::text FROM ({compiled}) AS q{k}({', '.join(names)}))")
+        return "SELECT " + ",\n       ".join(columns)
+
+    def _facts(self, keyed: Callable[[Any, Any], Any]
+               ) -> tuple[tuple[Any, tuple[Any, ...], tuple[int, ...]], ...]:
         """The four fact reads (records, list entries, yearly statuses, memberships), each
-        narrowed to the batch's persons by `keyed(select, its person_id column)`."""
+        narrowed to the batch's persons by `keyed(select, its person_id column)`, with
+        the columns they are to be ordered by and the positions of their dates."""
         record, item = CreditRecord.__table__, CatalogItem.__table__
         entry, status = ListEntry.__table__, AnnualStatus.__table__
         member = GroupMembership.__table__
-        records = self._compile(keyed(
+        records = (keyed(
             select(record.c.person_id, record.c.id, item.c.severity, item.c.polarity,
                    record.c.status, record.c.decision_date, record.c.display_until)
             .join(item, item.c.code == record.c.item_code), record.c.person_id),
-            dates=(5, 6))
-        lists = self._compile(keyed(
+            (), (5, 6))
+        lists = (keyed(
             select(entry.c.person_id, entry.c.id, entry.c.list_type, entry.c.list_name,
                    entry.c.status, entry.c.listed_on, entry.c.effective_from,
                    entry.c.effective_until, entry.c.ended_on, entry.c.basis, record.c.status)
-            .outerjoin(record, record.c.id == entry.c.record_id), entry.c.person_id)
-            .order_by(entry.c.id),
-            dates=(5, 6, 7, 8))
-        annual = self._compile(keyed(
+            .outerjoin(record, record.c.id == entry.c.record_id), entry.c.person_id),
+            (entry.c.id,), (5, 6, 7, 8))
+        annual = (keyed(
             select(status.c.person_id, status.c.year, status.c.status)
-            .where(status.c.superseded_by.is_(None)), status.c.person_id)
-            .order_by(status.c.decided_at))
-        members = self._compile(keyed(
+            .where(status.c.superseded_by.is_(None)), status.c.person_id),
+            (status.c.decided_at,), ())
+        members = (keyed(
             select(member.c.person_id, func.min(member.c.started_on)), member.c.person_id)
             .group_by(member.c.person_id),
-            dates=(1,))
+            (), (1,))
         return records, lists, annual, members
 
     def _by_person_id(self, statement: Any, person_id: Any) -> Any:
@@ -297,6 +316,11 @@ def _converted(row: Sequence[Any], convert: tuple[tuple[int, Callable[[Any], Any
 
 def _date(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
+
+
+def _iso_utc_day(value: str) -> dt.date:
+    # PostgreSQL's JSON for a timestamptz: ISO 8601 with the session's offset
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC).date()
 
 
 def _sqlite_utc_day(value: str) -> dt.date:
