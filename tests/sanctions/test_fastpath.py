@@ -413,8 +413,8 @@ def test_a_write_batch_chains_on_the_head_it_wrote_and_yields_to_another_writer(
     """PostgreSQL: a write batch chains its audit entries after the head the previous
     batch wrote, without reading it first (one round trip). When another writer has
     appended since, the database refuses that batch whole, and it is written again
-    after the head read under the lock: every check answered and logged once, the
-    chain whole."""
+    after the head read under the lock, as are the batches of the pause that follows:
+    every check answered and logged once, the chain whole."""
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's batches read the head under the write lock they hold")
     from chengxin.accounts.principal import cli_principal
@@ -430,7 +430,7 @@ def test_a_write_batch_chains_on_the_head_it_wrote_and_yields_to_another_writer(
         return await original(conn, head)
 
     client.post("/api/v1/records", headers=users.api_key(EDU),
-                json=[teacher_penalty(n) for n in (20, 21, 22)])  # known: their reads logged
+                json=[teacher_penalty(n) for n in (20, 21, 22, 23)])  # known: reads logged
     monkeypatch.setattr(service, "lock_chain_async", spy)
     first = _check(client, key, 20).json()["check_id"]
     assert engine._head == _head(rt)  # what the batch committed, as the database holds it
@@ -438,19 +438,25 @@ def test_a_write_batch_chains_on_the_head_it_wrote_and_yields_to_another_writer(
     with rt.uow() as s:  # another writer (a user's request, an import) comes between
         record(s, cli_principal(), "test.between")
     second = _check(client, key, 21).json()["check_id"]
+    # Refused on the head it knew, then written with the head read under the lock (None).
+    assert given[-2:] == [written, None]
+    # For a while after a refusal the head is read under the lock, not guessed: another
+    # writer that appends often would have every guess refused.
     third = _check(client, key, 22).json()["check_id"]
-    # The second batch: refused on the head it knew, then read under the lock (None).
-    # The third: chained on the second's head without reading it.
-    assert given[-3:-1] == [written, None] and given[-1][0] == written[0] + 2
-    assert engine._head == _head(rt) and engine._head[0] == written[0] + 3
+    assert given[-1] is None and engine._head[0] == written[0] + 3
+    monkeypatch.setattr(engine, "_guess_from", 0.0)  # the pause is over
+    before = engine._head
+    fourth = _check(client, key, 23).json()["check_id"]
+    assert given[-1] == before  # chained on the third's head without reading it
+    assert engine._head == _head(rt) and engine._head[0] == written[0] + 4
+    ids = [first, second, third, fourth]
     with rt.uow() as s:
-        assert s.scalar(select(func.count()).select_from(Check)
-                        .where(Check.id.in_([first, second, third]))) == 3
+        assert s.scalar(select(func.count()).select_from(Check).where(Check.id.in_(ids))) == 4
         assert s.scalar(select(func.count()).select_from(QueryLog)
-                        .where(QueryLog.channel == "check")) == 3
+                        .where(QueryLog.channel == "check")) == 4
         assert verify_chain(s).ok
     logged = [e.object_id for e in audit_rows(rt) if e.action == "check.run"]
-    assert sorted(logged[-3:]) == sorted([first, second, third])  # each once
+    assert sorted(logged[-4:]) == sorted(ids)  # each once
     assert len(set(logged)) == len(logged)
 
 

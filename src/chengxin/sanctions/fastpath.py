@@ -90,6 +90,10 @@ SMALL_BATCH = 16         # a batch smaller than this waits LINGER seconds for mo
 LINGER = 0.0005
 MAX_BODY = 16 * 1024     # a check body is ~100 bytes; larger ones take the general route
 REFERENCE_TTL = 1.0      # measures and scenarios: as reference/cache.py
+# After another writer moved the audit chain's head under a write batch, the batches of
+# the next this-many seconds read the head under the lock instead of guessing it: with
+# a second worker or a busy office writing too, guessing would fail again and again.
+HEAD_GUESS_PAUSE = 1.0
 
 # Tables whose writes can change a check's answer.
 WATCHED = frozenset({"credit_records", "record_states", "list_entries", "list_events",
@@ -369,8 +373,10 @@ class CheckEngine:
         self._reference: _Reference | None = None
         self._refreshing = False
         # PostgreSQL: the audit chain's head as the last write batch committed it, which
-        # the next batch chains after without reading it first (see _store_pg).
+        # the next batch chains after without reading it first (see _store_pg), unless
+        # another writer moved it less than HEAD_GUESS_PAUSE ago.
         self._head: tuple[int, str] | None = None
+        self._guess_from = 0.0  # time.monotonic() from which the head is guessed again
 
     # -- reference data (measures, scenarios) -------------------------------------------
     def _load_reference(self) -> _Reference:
@@ -532,13 +538,14 @@ class CheckEngine:
         wrote: the chain's lock with a check of that head, and one insert into the three
         tables, committed by the pipeline's sync (no BEGIN: the statements up to a sync
         are one transaction). Two when it is not known or another writer has appended
-        since: BEGIN, the lock, the head read under it and fetched, the insert, COMMIT."""
+        since: BEGIN, the lock, the head read under it and fetched, the insert, COMMIT;
+        after such a refusal, for HEAD_GUESS_PAUSE seconds."""
         assert self._write_conn is not None and self._reference is not None
         departments = self._reference.departments
         conn = await self._write_conn.get()
         head, self._head = self._head, None  # unknown again until a commit says otherwise
         try:
-            if head is not None:
+            if head is not None and time.monotonic() >= self._guess_from:
                 try:
                     async with conn.pipeline():
                         self._head = await service.store_direct_async(
@@ -547,6 +554,7 @@ class CheckEngine:
                 except psycopg.Error as exc:
                     if exc.sqlstate != HEAD_MOVED:
                         raise
+                    self._guess_from = time.monotonic() + HEAD_GUESS_PAUSE
             async with conn.pipeline():
                 await conn.execute("BEGIN")
                 new_head = await service.store_direct_async(conn, done, departments)
