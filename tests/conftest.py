@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,6 +123,11 @@ def rt(settings: Settings, _template: dict) -> Iterator[Runtime]:
     if BACKEND == "postgresql":
         _restore_pg(runtime.engine, _template["snapshot"])
     yield runtime
+    # An import a test started and did not wait for keeps running on its thread; on
+    # PostgreSQL it met the next test's TRUNCATE of the template (a deadlock, seen once).
+    for thread in threading.enumerate():
+        if thread.name.startswith("import-"):
+            thread.join(timeout=60)
     runtime.dispose()
 
 

@@ -196,3 +196,21 @@ def test_maker_checker_needs_a_second_person(client, users, rt):
     assert entry["status"] == "removed" and entry["end_reason"] == "decision"
     assert [e["event"] for e in entry["events"]] == ["proposed", "approved", "ended_decision"]
     assert entry["events"][-1]["actor"] == "checker"
+
+
+def test_check_ids_sort_by_time_and_stay_unguessable():
+    """A check id is the time in milliseconds, then 80 random bits: new ids sort after
+    older ones (the primary-key index takes them on its last page), and no two share
+    their random part."""
+    import re
+    import time
+
+    from chengxin.sanctions.service import _check_ids
+
+    ids = [_check_ids.next() for _ in range(5000)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    assert len({i[12:] for i in ids}) == len(ids)
+    assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
+    assert abs(int(ids[-1][:12], 16) - time.time_ns() // 1_000_000) < 5_000
+    time.sleep(0.002)
+    assert _check_ids.next() > max(ids)

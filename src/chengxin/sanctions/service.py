@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -86,10 +87,14 @@ def decide(id18: str, person: PersonRef | None, facts: CheckFacts, scenario: str
 
 
 class _TokenPool:
-    """Random check ids, drawn from the OS a few thousand at a time: one getrandom call
-    per id costs more than the rest of a cached check under load."""
+    """Check ids: the time in milliseconds (12 hex digits), then 80 random bits drawn
+    from the OS a few thousand at a time (one getrandom call per id cost more than the
+    rest of a cached check under load). The random part keeps an id unguessable; the time
+    first makes new ids sort after older ones, so that the checks' primary-key index takes
+    each batch's rows on its last page instead of on a page anywhere in it (measured,
+    SQLite, 200,000 checks: 0.29 → 0.09 ms of CPU to insert a batch of 21)."""
 
-    def __init__(self, size: int = 12, batch: int = 4096) -> None:
+    def __init__(self, size: int = 10, batch: int = 4096) -> None:
         self.size, self.batch = size, batch
         self.buf, self.pos = b"", 0
         self._lock = threading.Lock()
@@ -100,7 +105,7 @@ class _TokenPool:
                 self.buf, self.pos = secrets.token_bytes(self.size * self.batch), 0
             token = self.buf[self.pos:self.pos + self.size]
             self.pos += self.size
-        return token.hex()
+        return f"{time.time_ns() // 1_000_000:012x}{token.hex()}"
 
 
 _check_ids = _TokenPool()
