@@ -69,7 +69,6 @@ def test_the_wal_starts_over_under_writes_that_never_pause(tmp_path):
     # thousands by the end). With it, it is cut back whenever it passes the limit: what
     # the last checkpoints found is the writes of a few rounds, not the whole run's.
     assert max(found[-5:]) < 4 * 400, found
-    assert min(found) < 400
 
 
 def test_passive_checkpoints_alone_let_it_grow(tmp_path):

@@ -120,8 +120,10 @@ def checkpoint(engine: Engine, restart_above: int | None = WAL_RESTART_FRAMES) -
     """SQLite: copy the WAL back into the database without blocking anyone (PASSIVE); when
     the WAL is then longer than `restart_above` frames, copy what was written meanwhile
     and make the next writer start the WAL over (RESTART), holding writers back for that
-    short copy only. Returns the WAL's length in frames as found; 0 on other databases
-    (nothing to do)."""
+    copy and at most RESTART_WAIT_MS more. A reader whose transaction lasts longer keeps
+    any checkpoint from copying past its snapshot, so the WAL grows until it ends
+    (docs/scaling.md §4). Returns the WAL's length in frames as found; 0 on other
+    databases (nothing to do)."""
     if engine.dialect.name != "sqlite":
         return 0
     raw = engine.raw_connection()  # outside any transaction (autocommit connection)
