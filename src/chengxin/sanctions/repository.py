@@ -202,7 +202,8 @@ class _Queries:
         person = Person.__table__
         persons = select(person.c.id_hash, person.c.id, person.c.name, person.c.birth_date,
                          person.c.created_at).where(self._among(person.c.id_hash, String()))
-        self.persons = self._compile(persons, dates=(3,), day_of=(4,))
+        birth, created = (3,), (4,)  # a date; a UTC timestamp, of which the date is kept
+        self.persons = self._compile(persons, dates=birth, day_of=created)
         self.facts = tuple(self._compile(select_.order_by(*order), dates=dates)
                            for select_, order, dates in self._facts(self._by_person_id))
         if self.pg:
@@ -211,20 +212,19 @@ class _Queries:
             by_hash = self._facts(self._by_id_hash)
             self.read_all = self._as_json([persons, *(f[0] for f in by_hash)],
                                           [None, *(f[1] for f in by_hash)])
-            self.read_all_convert = (((3, _date), (4, _iso_utc_day)),
-                                     *(tuple((i, _date) for i in f[2]) for f in by_hash))
+            # JSON gives ISO text, as SQLite does; a timestamptz with the session's offset.
+            self.read_all_convert = (_converters(birth, created, _iso_utc_day),
+                                     *(_converters(f[2], (), _iso_utc_day) for f in by_hash))
 
     def _as_json(self, selects: list[Any], orders: list[tuple[Any, ...] | None]) -> str:
         """PostgreSQL: one statement with a column per select, its rows as one JSON array
         of arrays (text), in the select's order when it has one (`orders`)."""
-        dialect = postgresql.psycopg.dialect()
         columns = []
         for k, (select_, order) in enumerate(zip(selects, orders, strict=True)):
             width = len(select_.selected_columns)
             if order:
                 select_ = select_.add_columns(*order)
-            compiled = select_.compile(dialect=dialect)
-            assert list(compiled.params) == ["keys"]  # one parameter: the batch's keys
+            compiled = self._sql(select_)
             names = [f"c{i}" for i in range(len(select_.selected_columns))]
             values = ", ".join(f"q{k}.{n}" for n in names[:width])
             by = (" ORDER BY " + ", ".join(f"q{k}.{n}" for n in names[width:])) if order else ""
@@ -284,14 +284,17 @@ class _Queries:
                  day_of: tuple[int, ...] = ()) -> _Query:
         """`dates`: columns holding a date; `day_of`: columns holding a UTC timestamp, of
         which the UTC date is kept."""
-        dialect = postgresql.psycopg.dialect() if self.pg else sqlite.pysqlite.dialect()
-        compiled = statement.compile(dialect=dialect)
-        assert list(compiled.params) == ["keys"]  # one parameter: the batch's keys
         if self.pg:  # psycopg gives dates; a timestamptz comes in the session's time zone
             convert = tuple((i, _pg_utc_day) for i in day_of)
         else:  # SQLite gives ISO text
-            convert = (*((i, _date) for i in dates), *((i, _sqlite_utc_day) for i in day_of))
-        return _Query(str(compiled), convert)
+            convert = _converters(dates, day_of, _sqlite_utc_day)
+        return _Query(self._sql(statement), convert)
+
+    def _sql(self, statement: Any) -> str:
+        dialect = postgresql.psycopg.dialect() if self.pg else sqlite.pysqlite.dialect()
+        compiled = statement.compile(dialect=dialect)
+        assert list(compiled.params) == ["keys"]  # one parameter: the batch's keys
+        return str(compiled)
 
     def run(self, conn: Any, query: _Query, keys: list[Any]) -> list[Any]:
         if not keys:
@@ -304,6 +307,13 @@ class _Queries:
         if not query.convert:
             return rows
         return [_converted(row, query.convert) for row in rows]
+
+
+def _converters(dates: tuple[int, ...], day_of: tuple[int, ...],
+                utc_day: Callable[[str], dt.date]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """For rows whose dates come as ISO text: `dates` read as dates, `day_of` (UTC
+    timestamps) as their UTC date by `utc_day`."""
+    return (*((i, _date) for i in dates), *((i, utc_day) for i in day_of))
 
 
 def _converted(row: Sequence[Any], convert: tuple[tuple[int, Callable[[Any], Any]], ...]
