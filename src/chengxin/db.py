@@ -106,7 +106,7 @@ def _no_auto_checkpoint(dbapi_conn: Any, _record: Any) -> None:
 # SQLite starts the WAL over from its beginning only when a checkpoint has caught up with
 # its end. Under writes that never pause (checks at full load), a PASSIVE checkpoint never
 # does: frames are appended while it copies, and the file grew without end (measured,
-# docs/scaling.md §1.0, tenth round: 0.7 GB in 13 s). Past this many frames `checkpoint`
+# docs/scaling-history.md, tenth round: 0.7 GB in 13 s). Past this many frames `checkpoint`
 # makes it catch up, which holds writers back for tens of milliseconds (measured), so
 # only this rarely: every few seconds at the check's full load on 2 cores, never at an
 # office's usual load, whose pauses let the WAL start over by itself.

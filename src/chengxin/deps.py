@@ -50,7 +50,7 @@ API_KEY_TTL = 10.0
 # background (one verification per key at a time), so a busy key's entry is renewed
 # before it expires. Without it every request arriving at the moment of expiry went the
 # slow way at once: with 64 concurrent callers, a stall of the check every 10 seconds
-# (docs/scaling.md §1.0). An entry is never used past its expiry.
+# (docs/scaling-history.md, fourth round). An entry is never used past its expiry.
 API_KEY_REFRESH_AHEAD = 2.0
 _refreshing_lock = threading.Lock()
 

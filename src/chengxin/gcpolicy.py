@@ -10,9 +10,9 @@ passes paused the event loop for tens of milliseconds: the check's p99 tail.
 So these processes freeze what start-up built (it is never scanned again; reference
 counting still frees it) and let the young generation grow to 20,000 objects. Cyclic
 garbage is still collected, in larger and rarer passes. Measured in alternating pairs
-(docs/scaling.md §1.0): the check's p99 over HTTP on SQLite 88–202 ms → 29–76 ms (hot
-set) and 234–282 ms → 34–68 ms (cold set); a 20,000-row import 6 % (SQLite) to 13 %
-(PostgreSQL) faster. A 90-second soak's memory stayed flat after warm-up.
+(docs/scaling-history.md, third round): the check's p99 over HTTP on SQLite 88–202 ms →
+29–76 ms (hot set) and 234–282 ms → 34–68 ms (cold set); a 20,000-row import 6 %
+(SQLite) to 13 % (PostgreSQL) faster. A 90-second soak's memory stayed flat after warm-up.
 """
 
 from __future__ import annotations

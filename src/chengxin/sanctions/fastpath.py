@@ -357,7 +357,7 @@ class CheckEngine:
         # written one by one (_load_pg, _write_pg). On threads, the batches' round trips
         # and the event loop took turns at the interpreter lock, and a batch of one or
         # two checks took two to eight times as long under light load as alone
-        # (docs/scaling.md §1.0, seventh round).
+        # (docs/scaling-history.md, seventh round).
         pg = rt.engine.dialect.name == "postgresql"
         self._read_conn = _LoopConnection(url, (_GENERIC_PLANS,)) if pg else None
         self._write_conn = _LoopConnection(url) if pg else None
@@ -670,7 +670,7 @@ class _LoopConnection:
 # planning them: a plan for `= ANY(array)` made without the array is estimated dearer
 # than one made for a batch of a few keys, so it was never chosen, and planning the five
 # reads cost more server time than running them (measured, batch of one person: 0.6-0.7
-# ms of the server's CPU, 0.14-0.17 ms with one plan; docs/scaling.md §1.0, eighth
+# ms of the server's CPU, 0.14-0.17 ms with one plan; docs/scaling-history.md, eighth
 # round). The one plan is what EXPLAIN shows for them anyway: index searches from the
 # keys. ANALYZE invalidates it, so it follows the tables' statistics as they grow.
 _GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan"

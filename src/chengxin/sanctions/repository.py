@@ -87,7 +87,7 @@ async def read_async(conn: Any, hashes: Iterable[str]
     as a sub-select that gives its rows as one JSON array of arrays. One statement is one
     snapshot and one round trip; orjson reads the arrays in C. As five statements in
     psycopg's pipeline between BEGIN and COMMIT, a batch of one person cost 0.25 ms of
-    this process's CPU against 0.09 ms now (docs/scaling.md §1.0, ninth round)."""
+    this process's CPU against 0.09 ms now (docs/scaling-history.md, ninth round)."""
     q = _queries("postgresql")
     cur = await conn.execute(q.read_all, {"keys": sorted(set(hashes))})
     row = await cur.fetchone()
@@ -145,7 +145,7 @@ def pack(person: PersonRef, facts: CheckFacts) -> bytes:
     objects, a cached person with ten records left about 19 objects it tracks, which
     survived into its older generations: while 100,000 persons were cached, a
     middle-generation pass took up to 250 ms, in the server's event loop
-    (`bench/cache_gc.py`; docs/scaling.md §1.0, sixth round). Dates are stored as
+    (`bench/cache_gc.py`; docs/scaling-history.md, sixth round). Dates are stored as
     ordinals (marshal takes only built-in types); `unpack` reverses this."""
     day = _ordinal
     return marshal.dumps((
@@ -269,7 +269,7 @@ class _Queries:
         # A join, not `person_id = ANY(ARRAY(SELECT …))`: the planner cannot tell how many
         # ids a sub-select gives and plans with a fixed guess; joined, it estimates from
         # the keys, as the reads by id do (EXPLAIN ANALYZE at 10 M records: every table
-        # searched by its person index; docs/scaling.md §2).
+        # searched by its person index; docs/scaling-history.md §4).
         person = Person.__table__
         return (statement.join(person, person.c.id == person_id)
                 .where(self._among(person.c.id_hash, String())))
