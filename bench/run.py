@@ -820,9 +820,40 @@ def load(port: int, key: str, bodies: list[bytes], seconds: float, conns: int = 
     """wrk when installed (2 threads, `conns` connections, Lua script posting JSON),
     else the Python generator in a separate process."""
     wrk = None if force_python else shutil.which("wrk")
+    before = machine_cpu()
     if wrk:
-        return _wrk(wrk, port, key, bodies, seconds, conns)
-    return _generator("_load", port, key, bodies, seconds, conns)
+        result = _wrk(wrk, port, key, bodies, seconds, conns)
+    else:
+        result = _generator("_load", port, key, bodies, seconds, conns)
+    after = machine_cpu()
+    if before is not None and after is not None:
+        result.update(cpu_use(before, after, result["requests"]))
+    return result
+
+
+def machine_cpu() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat (Linux; None
+    elsewhere). Busy is user, nice, system, irq and softirq: the work of every process
+    on the machine (server, database, load generator). Total adds idle, iowait and
+    steal (time the hypervisor gave to another guest, which no process here used)."""
+    try:
+        with open("/proc/stat") as fh:
+            user, nice, system, idle, iowait, irq, softirq, steal = (
+                int(x) for x in fh.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    busy = user + nice + system + irq + softirq
+    return busy, busy + idle + iowait + steal
+
+
+def cpu_use(before: tuple[int, int], after: tuple[int, int], requests: int) -> dict:
+    """The machine's CPU over a load run: `machine_busy`, the share of all cores busy,
+    and `cpu_us_per_request`, busy CPU time per answered request (see _cpu_fields)."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    out = {"machine_busy": round(busy / total, 3) if total > 0 else float("nan")}
+    if requests > 0:
+        out["cpu_us_per_request"] = round(busy / os.sysconf("SC_CLK_TCK") * 1e6 / requests, 1)
+    return out
 
 
 def _generator(subcommand: str, port: int, key: str, bodies: list[bytes], *args: Any,
@@ -1112,6 +1143,22 @@ def _paced_line(name: str, app: dict, bare: dict, backend: str, what: str, size:
                       f"worker(s){data_note}; baseline: the bare endpoint at the same rate"))
 
 
+def _cpu_fields(app: dict, bare: dict) -> dict:
+    """The machine's CPU in the check's and the bare endpoint's runs (see cpu_use), and
+    `cpu_bound_ratio`: the bare endpoint's CPU per request over the check's. Since a
+    rate is cores × busy share / CPU per request, the measured ratio is cpu_bound_ratio
+    × machine_busy / bare_machine_busy: how much more work a check is than a bare
+    request, times how well the check's run kept the cores busy next to the bare run.
+    With every core busy, the check could reach cpu_bound_ratio / bare_machine_busy and
+    no more without costing less CPU."""
+    if "cpu_us_per_request" not in app or "cpu_us_per_request" not in bare:
+        return {}  # not Linux
+    return {"machine_busy": app["machine_busy"], "cpu_us_per_request": app["cpu_us_per_request"],
+            "bare_machine_busy": bare["machine_busy"],
+            "bare_cpu_us_per_request": bare["cpu_us_per_request"],
+            "cpu_bound_ratio": round(bare["cpu_us_per_request"] / app["cpu_us_per_request"], 4)}
+
+
 def _check_lines(name: str, app: dict, bare: dict, backend: str, note: str,
                  **extra: Any) -> list[dict]:
     ratio = app["rps"] / bare["rps"]
@@ -1120,7 +1167,7 @@ def _check_lines(name: str, app: dict, bare: dict, backend: str, note: str,
         emit(name, app["rps"], "req/s", bare["rps"], ratio, backend=backend, goal=">= 0.5",
              met=ok and ratio >= 0.5, errors=app["errors"], requests=app["requests"],
              note=note + "; baseline: bare Starlette endpoint on the same server, measured "
-                         "once for both check lines", **extra),
+                         "once for both check lines", **_cpu_fields(app, bare), **extra),
         emit(f"{name}_p99_ms", app["p99_ms"], "ms", bare["p99_ms"],
              app["p99_ms"] / bare["p99_ms"], backend=backend, goal="<= 10 ms",
              met=app["p99_ms"] <= 10, note=f"p99 latency of the {name} run ({app['tool']}); "

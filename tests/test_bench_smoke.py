@@ -55,6 +55,14 @@ def test_bench_tiny_runs_and_prints_valid_lines(tmp_path: Path) -> None:
     # the check run really answered under load
     assert all(d.get("requests", 0) > 0 for d in lines
                if d["name"] in ("check_http", "check_http_cold")), lines
+    # the machine's CPU over both runs (Linux: /proc/stat), and the bound it puts on the
+    # ratio: the bare endpoint's CPU per request over the check's
+    if sys.platform == "linux":
+        for d in (d for d in lines if d["name"] in ("check_http", "check_http_cold")):
+            assert 0 < d["machine_busy"] <= 1 and 0 < d["bare_machine_busy"] <= 1, d
+            assert d["cpu_us_per_request"] > 0 and d["bare_cpu_us_per_request"] > 0, d
+            assert d["cpu_bound_ratio"] == pytest.approx(
+                d["bare_cpu_us_per_request"] / d["cpu_us_per_request"], rel=1e-3), d
     # the paced runs sent every request they scheduled (tiny: 100 req/s for 2 s), all
     # answered, and their percentiles are in order
     paced = [d for d in lines if d["name"].endswith("paced_p99_ms")]
@@ -195,3 +203,19 @@ def test_cache_gc_bench_runs_and_prints_valid_lines(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, str(ROOT / "bench" / "cache_gc.py"),  # noqa: S603
                           "--persons", "0"], capture_output=True, text=True, timeout=60, env=env)
     assert bad.returncode == 2 and "--persons must be at least 1" in bad.stderr
+
+
+def test_cpu_use_is_the_machines_busy_share_and_cpu_per_request(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if str(ROOT) not in sys.path:
+        monkeypatch.syspath_prepend(str(ROOT))
+    from bench.run import cpu_use, machine_cpu
+
+    tick = os.sysconf("SC_CLK_TCK")
+    # 3 of 4 core-seconds' jiffies busy, over 1,000 requests
+    used = cpu_use((1000, 5000), (1000 + 3 * tick, 5000 + 4 * tick), 1000)
+    assert used == {"machine_busy": 0.75, "cpu_us_per_request": 3000.0}
+    assert "cpu_us_per_request" not in cpu_use((0, 0), (tick, tick), 0)  # nothing answered
+    if sys.platform == "linux":
+        now = machine_cpu()
+        assert now is not None and 0 < now[0] <= now[1]
