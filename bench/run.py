@@ -850,7 +850,9 @@ def cpu_use(before: tuple[int, int], after: tuple[int, int], requests: int) -> d
     """The machine's CPU over a load run: `machine_busy`, the share of all cores busy,
     and `cpu_us_per_request`, busy CPU time per answered request (see _cpu_fields)."""
     busy, total = after[0] - before[0], after[1] - before[1]
-    out = {"machine_busy": round(busy / total, 3) if total > 0 else float("nan")}
+    if total <= 0:  # no tick between the readings: nothing measured (a NaN is not JSON)
+        return {}
+    out = {"machine_busy": round(busy / total, 3)}
     if requests > 0:
         out["cpu_us_per_request"] = round(busy / os.sysconf("SC_CLK_TCK") * 1e6 / requests, 1)
     return out
@@ -1152,7 +1154,7 @@ def _cpu_fields(app: dict, bare: dict) -> dict:
     With every core busy, the check could reach cpu_bound_ratio / bare_machine_busy and
     no more without costing less CPU."""
     if "cpu_us_per_request" not in app or "cpu_us_per_request" not in bare:
-        return {}  # not Linux
+        return {}  # not measured: not Linux, or a run that answered nothing
     return {"machine_busy": app["machine_busy"], "cpu_us_per_request": app["cpu_us_per_request"],
             "bare_machine_busy": bare["machine_busy"],
             "bare_cpu_us_per_request": bare["cpu_us_per_request"],

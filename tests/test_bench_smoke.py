@@ -216,6 +216,7 @@ def test_cpu_use_is_the_machines_busy_share_and_cpu_per_request(
     used = cpu_use((1000, 5000), (1000 + 3 * tick, 5000 + 4 * tick), 1000)
     assert used == {"machine_busy": 0.75, "cpu_us_per_request": 3000.0}
     assert "cpu_us_per_request" not in cpu_use((0, 0), (tick, tick), 0)  # nothing answered
+    assert cpu_use((5, 9), (5, 9), 10) == {}  # no tick between the readings
     if sys.platform == "linux":
         now = machine_cpu()
         assert now is not None and 0 < now[0] <= now[1]
